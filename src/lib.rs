@@ -1,0 +1,7 @@
+//! `syncjob`: a durable engine for identity-provisioning synchronization jobs, with the
+//! semantics of Microsoft Graph's `synchronizationJob` (pause, start, restart with a
+//! reset scope, quarantine with back-off).
+//!
+//! - [`job`] is the pure state machine: `(state, input, now) → (state, effects)`.
+
+pub mod job;
