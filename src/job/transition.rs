@@ -107,9 +107,17 @@ fn command(
             if scope.force_deletes {
                 s.force_deletes = true;
             }
-            // A kept quarantine's next attempt is due now, like any restart's cycle.
+            // A kept quarantine is re-evaluated now and its next attempt is due now, like
+            // any restart's cycle; a series that had disabled the schedule starts afresh,
+            // or the next tick would disable it again at once.
+            let policy = s.settings.policy.clone();
             if let Some(q) = &mut s.quarantine {
-                q.next_attempt = now.max(q.current_began);
+                if policy::quarantine_series_expired(&policy, q, now) {
+                    q.series_began = now;
+                    q.series_count = 0;
+                }
+                q.current_began = now;
+                q.next_attempt = now;
             }
             activate(s, now, fx);
         }
