@@ -3,5 +3,7 @@
 //! reset scope, quarantine with back-off).
 //!
 //! - [`job`] is the pure state machine: `(state, input, now) → (state, effects)`.
+//! - [`store`] persists it in SQLite: guarded page commits, leases, the audit log.
 
 pub mod job;
+pub mod store;

@@ -203,6 +203,27 @@ fn check_cycle<'a>(
     Ok(cycle)
 }
 
+/// Whether a page of cycle `activity_id` starting at `from_cursor` may commit: the job
+/// is not paused, the lease `token` is current, the cycle is the one in flight, a
+/// quarantined job's attempt is due, and the page starts at the checkpoint. The store
+/// calls this before writing a page's target rows; [`apply`] calls it again.
+pub fn check_page(
+    s: &JobState,
+    token: u64,
+    activity_id: &str,
+    from_cursor: u64,
+    now: Timestamp,
+) -> Result<(), TransitionError> {
+    let cycle = check_cycle(s, token, activity_id, now)?;
+    if from_cursor != cycle.cursor {
+        return Err(TransitionError::CursorMismatch {
+            expected: cycle.cursor,
+            got: from_cursor,
+        });
+    }
+    Ok(())
+}
+
 fn event(
     old: &JobState,
     s: &mut JobState,
@@ -318,13 +339,7 @@ fn event(
             renew(s, now);
         }
         Event::PageCommitted(p) => {
-            let cycle = check_cycle(old, p.token, &p.activity_id, now)?;
-            if p.from_cursor != cycle.cursor {
-                return Err(TransitionError::CursorMismatch {
-                    expected: cycle.cursor,
-                    got: p.from_cursor,
-                });
-            }
+            check_page(old, p.token, &p.activity_id, p.from_cursor, now)?;
             if p.to_cursor < p.from_cursor {
                 return Err(malformed("page ends before it starts"));
             }

@@ -1,0 +1,114 @@
+//! Reads: one job, a servicePrincipal's jobs, the audit log.
+
+use super::{Store, StoreError};
+use crate::job::JobState;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    pub version: u64,
+    pub at: String,
+    pub actor: String,
+    pub input: String,
+    pub code_before: String,
+    pub code_after: String,
+}
+
+/// Parses a stored state and checks it against its row's version.
+pub(super) fn parse_state(id: &str, version: i64, json: &str) -> Result<JobState, StoreError> {
+    let bad = |reason: String| StoreError::BadState {
+        id: id.to_string(),
+        reason,
+    };
+    let state: JobState = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    if state.version as i64 != version || state.id != id {
+        return Err(bad(format!(
+            "row says version {version}, state says {} of {}",
+            state.version, state.id
+        )));
+    }
+    Ok(state)
+}
+
+impl Store {
+    /// The job `id`, if it exists.
+    pub fn get(&self, id: &str) -> Result<Option<JobState>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT version, state FROM jobs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(v, json)| parse_state(id, v, &json)).transpose()
+    }
+
+    /// The job `id` if it belongs to servicePrincipal `sp`.
+    pub fn get_scoped(&self, sp: &str, id: &str) -> Result<Option<JobState>, StoreError> {
+        Ok(self.get(id)?.filter(|s| s.service_principal_id == sp))
+    }
+
+    /// The jobs of servicePrincipal `sp`, by id.
+    pub fn list(&self, sp: &str) -> Result<Vec<JobState>, StoreError> {
+        self.query_states(
+            "SELECT id, version, state FROM jobs WHERE service_principal_id = ?1 ORDER BY id",
+            Some(sp),
+        )
+    }
+
+    /// Every job, by id.
+    pub fn list_all(&self) -> Result<Vec<JobState>, StoreError> {
+        self.query_states("SELECT id, version, state FROM jobs ORDER BY id", None)
+    }
+
+    fn query_states(&self, sql: &str, arg: Option<&str>) -> Result<Vec<JobState>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let map = |r: &rusqlite::Row| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        };
+        let rows: Vec<(String, i64, String)> = match arg {
+            Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
+            None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
+        };
+        rows.iter()
+            .map(|(id, v, json)| parse_state(id, *v, json))
+            .collect()
+    }
+
+    /// The audit log of job `id`, newest first, at most `top` rows.
+    pub fn transitions(&self, id: &str, top: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT version, at, actor, input, code_before, code_after FROM transitions
+             WHERE job_id = ?1 ORDER BY version DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![id, top as i64], |r| {
+                Ok(AuditRow {
+                    version: r.get::<_, i64>(0)? as u64,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    input: r.get(3)?,
+                    code_before: r.get(4)?,
+                    code_after: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Counts of jobs by status code, for metrics.
+    pub fn count_by_code(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT code, count(*) FROM jobs GROUP BY code ORDER BY code")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}

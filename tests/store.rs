@@ -1,0 +1,386 @@
+//! The durable store: migrations, refused files, guarded commits, leases, disk full,
+//! the due-job index, and a model-based test that drives the store and the pure core
+//! side by side.
+
+mod support;
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+use std::path::Path;
+use support::*;
+use syncjob::job::{self, Command, Event, Input, IsoDuration, JobState, TransitionError};
+use syncjob::store::{self, Committed, Options, PageHeader, Store, StoreError, target};
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// Applies a generated input through the store the way a runner would.
+pub fn apply_input(
+    st: &mut Store,
+    id: &str,
+    input: &Input,
+    now: job::Timestamp,
+) -> Result<Committed, StoreError> {
+    match input {
+        Input::Command(c) => st.command(id, None, c.clone(), now),
+        Input::Event(Event::PageCommitted(p)) => {
+            let header = PageHeader {
+                token: p.token,
+                activity_id: p.activity_id.clone(),
+                from_cursor: p.from_cursor,
+            };
+            st.page_commit(id, &header, now, |tx, _| {
+                for k in page_rows(p) {
+                    target::upsert(tx, id, &k, "{}", now)?;
+                }
+                Ok(p.clone())
+            })
+        }
+        Input::Event(e) => st.event(id, e.clone(), now),
+    }
+}
+
+fn schema(conn: &Connection) -> Vec<(String, String, String)> {
+    let mut stmt = conn
+        .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn migrations_validate_and_migrating_twice_is_a_no_op() {
+    store::migrations().validate().unwrap();
+    let dir = tmp();
+    let p = dir.path().join("a.db");
+    let first = schema(Store::open(&p).unwrap().conn());
+    let st = Store::open(&p).unwrap();
+    assert_eq!(schema(st.conn()), first);
+    let v: u32 = st
+        .conn()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, store::SCHEMA_VERSION);
+}
+
+#[test]
+fn a_database_built_from_the_frozen_0001_schema_upgrades_to_a_fresh_one() {
+    let dir = tmp();
+    let old = dir.path().join("old.db");
+    {
+        let c = Connection::open(&old).unwrap();
+        c.execute_batch(include_str!("../migrations/0001_init.sql"))
+            .unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let upgraded = schema(Store::open(&old).unwrap().conn());
+    let fresh = schema(Store::open(dir.path().join("new.db")).unwrap().conn());
+    assert_eq!(upgraded, fresh);
+}
+
+fn hash(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+fn assert_refused_untouched(p: &Path, check: impl Fn(&StoreError) -> bool) {
+    let before = hash(p);
+    let err = Store::open(p).err().expect("opening must be refused");
+    assert!(check(&err), "unexpected error: {err:?}");
+    assert!(
+        err.to_string().contains(&p.display().to_string()),
+        "error names the path: {err}"
+    );
+    assert_eq!(hash(p), before, "the file was changed");
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = format!("{}{suffix}", p.display());
+        assert!(!Path::new(&side).exists(), "{side} was created");
+    }
+}
+
+#[test]
+fn foreign_newer_and_damaged_files_are_refused_and_left_untouched() {
+    let dir = tmp();
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, "these are my notes, not a database\n").unwrap();
+    assert_refused_untouched(&text, |e| matches!(e, StoreError::NotSqlite { .. }));
+
+    let other = dir.path().join("other.db");
+    {
+        let c = Connection::open(&other).unwrap();
+        c.execute_batch("CREATE TABLE photos (id INTEGER PRIMARY KEY); INSERT INTO photos VALUES (1);")
+            .unwrap();
+        c.pragma_update(None, "application_id", 42).unwrap();
+    }
+    assert_refused_untouched(&other, |e| {
+        matches!(
+            e,
+            StoreError::OtherApplication {
+                application_id: 42,
+                ..
+            }
+        )
+    });
+
+    let no_id = dir.path().join("no-id.db");
+    {
+        let c = Connection::open(&no_id).unwrap();
+        c.execute_batch("CREATE TABLE photos (id INTEGER PRIMARY KEY);")
+            .unwrap();
+    }
+    assert_refused_untouched(&no_id, |e| {
+        matches!(
+            e,
+            StoreError::OtherApplication {
+                application_id: 0,
+                ..
+            }
+        )
+    });
+
+    let newer = dir.path().join("newer.db");
+    {
+        let st = Store::open(&newer).unwrap();
+        st.conn().pragma_update(None, "user_version", 99).unwrap();
+        st.conn().pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    assert_refused_untouched(&newer, |e| {
+        matches!(
+            e,
+            StoreError::TooNew {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        )
+    });
+
+    let truncated = dir.path().join("truncated.db");
+    {
+        let mut st = Store::open(&truncated).unwrap();
+        for i in 0..200 {
+            st.create(&new_job(i, at(0)), at(0)).unwrap();
+        }
+        st.conn().pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    let bytes = hash(&truncated);
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2 + 100]).unwrap();
+    assert_refused_untouched(&truncated, |e| matches!(e, StoreError::Corrupt { .. }));
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    assert_refused_untouched(&truncated, |e| matches!(e, StoreError::Corrupt { .. }));
+}
+
+#[test]
+fn missing_and_empty_files_become_new_databases() {
+    let dir = tmp();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    Store::open(&empty).unwrap();
+    Store::open(dir.path().join("missing.db")).unwrap();
+}
+
+fn started(st: &mut Store, n: usize) -> String {
+    let s = new_job(n, at(0));
+    st.create(&s, at(0)).unwrap();
+    let _ = st.command(&s.id, None, Command::Start, at(0)).unwrap();
+    s.id
+}
+
+#[test]
+fn commands_are_guarded_audited_and_no_ops_write_nothing() {
+    let dir = tmp();
+    let mut st = Store::open(dir.path().join("j.db")).unwrap();
+    let id = started(&mut st, 1);
+    let c = st.command(&id, Some("sp-1"), Command::Start, at(1)).unwrap();
+    assert!(!c.changed);
+    let log = st.transitions(&id, 10).unwrap();
+    assert_eq!(log.len(), 2, "create + start; the no-op start wrote nothing");
+    assert_eq!((log[0].version, log[0].input.as_str()), (2, "start"));
+    assert_eq!(
+        (log[0].code_before.as_str(), log[0].code_after.as_str()),
+        ("NotRun", "NotRun")
+    );
+    // Another servicePrincipal's job is not found; a refused command changes nothing.
+    assert!(matches!(
+        st.command(&id, Some("sp-2"), Command::Pause, at(1)),
+        Err(StoreError::NotFound { .. })
+    ));
+    // Writing behind the store's back is caught by the version guard's effects.
+    st.conn()
+        .execute("UPDATE jobs SET version = version + 5 WHERE id = ?1", [&id])
+        .unwrap();
+    assert!(matches!(
+        st.command(&id, None, Command::Pause, at(2)),
+        Err(StoreError::BadState { .. })
+    ));
+}
+
+#[test]
+fn a_stale_lease_holders_page_fails_and_changes_nothing() {
+    let dir = tmp();
+    let mut st = Store::open(dir.path().join("l.db")).unwrap();
+    let id = started(&mut st, 1);
+    let ttl = IsoDuration::from_secs(60);
+    let a = st.claim_due("runner-a", 10, ttl, at(0)).unwrap();
+    assert_eq!(a.len(), 1);
+    let began = Event::CycleBegan {
+        token: a[0].token,
+        activity_id: "c1".into(),
+        start_cursor: 0,
+        total: None,
+    };
+    let _ = st.event(&id, began, at(0)).unwrap();
+    assert!(
+        st.claim_due("runner-b", 10, ttl, at(1)).unwrap().is_empty(),
+        "lease still held"
+    );
+    // A's lease expires; B takes the job over with a larger token.
+    let b = st.claim_due("runner-b", 10, ttl, at(5)).unwrap();
+    assert_eq!(b.len(), 1);
+    assert!(b[0].token > a[0].token);
+    let before = st.get(&id).unwrap().unwrap();
+    let header = PageHeader {
+        token: a[0].token,
+        activity_id: "c1".into(),
+        from_cursor: 0,
+    };
+    let r = st.page_commit(&id, &header, at(6), |tx, _| {
+        target::upsert(tx, &id, &key(0), "{}", at(6))?;
+        unreachable!("a refused page must not reach its writes")
+    });
+    assert!(matches!(
+        r,
+        Err(StoreError::Refused(TransitionError::LeaseLost { .. }))
+    ));
+    assert_eq!(st.get(&id).unwrap().unwrap(), before);
+    assert_eq!(target::count_present(st.conn(), &id).unwrap(), 0);
+}
+
+#[test]
+fn a_page_commit_writes_rows_and_checkpoint_together_and_a_failed_body_rolls_back() {
+    let dir = tmp();
+    let mut st = Store::open(dir.path().join("p.db")).unwrap();
+    let id = started(&mut st, 1);
+    let c = st.claim_due("r", 1, IsoDuration::from_mins(10), at(0)).unwrap();
+    let token = c[0].token;
+    let _ = st
+        .event(
+            &id,
+            Event::CycleBegan {
+                token,
+                activity_id: "c1".into(),
+                start_cursor: 0,
+                total: None,
+            },
+            at(0),
+        )
+        .unwrap();
+    let header = PageHeader {
+        token,
+        activity_id: "c1".into(),
+        from_cursor: 0,
+    };
+    let before = st.get(&id).unwrap().unwrap();
+    let r = st.page_commit(&id, &header, at(1), |tx, _| {
+        target::upsert(tx, &id, &key(0), "{}", at(1))?;
+        Err(StoreError::Target("the target went away".into()))
+    });
+    assert!(matches!(r, Err(StoreError::Target(_))));
+    assert_eq!(st.get(&id).unwrap().unwrap(), before);
+    assert_eq!(
+        target::count_present(st.conn(), &id).unwrap(),
+        0,
+        "rows rolled back with the page"
+    );
+}
+
+#[test]
+fn disk_full_is_typed_changes_nothing_and_the_store_recovers() {
+    let dir = tmp();
+    let mut st = Store::open(dir.path().join("full.db")).unwrap();
+    let id = started(&mut st, 1);
+    let pages: i64 = st
+        .conn()
+        .pragma_query_value(None, "page_count", |r| r.get(0))
+        .unwrap();
+    st.conn().pragma_update(None, "max_page_count", pages).unwrap();
+    let before = st.get(&id).unwrap().unwrap();
+    let mut full = None;
+    for i in 2..500 {
+        if let Err(e) = st.create(&new_job(i, at(1)), at(1)) {
+            full = Some(e);
+            break;
+        }
+    }
+    assert!(matches!(full, Some(StoreError::DiskFull)), "{full:?}");
+    assert_eq!(st.get(&id).unwrap().unwrap(), before);
+    st.conn()
+        .pragma_update(None, "max_page_count", 1_000_000)
+        .unwrap();
+    let c = st.command(&id, None, Command::Pause, at(2)).unwrap();
+    assert!(c.changed);
+    let ok: String = st
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+#[test]
+fn the_due_job_query_uses_its_index() {
+    let st = Store::open(":memory:").unwrap();
+    let plan: Vec<String> = st
+        .conn()
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT id FROM jobs
+             WHERE due_at_ms <= ?1 AND (lease_expires_ms IS NULL OR lease_expires_ms <= ?1)
+             ORDER BY due_at_ms LIMIT ?2",
+        )
+        .unwrap()
+        .query_map([0, 1], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|l| l.contains("USING INDEX jobs_due")),
+        "{plan:?}"
+    );
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The state in the database is always the one the pure function produces, and
+    /// the audit log has one row per change.
+    #[test]
+    fn the_store_holds_exactly_what_the_core_produces(seed in any::<u64>(), steps in 1usize..120) {
+        let mut st = Store::open_with(":memory:", Options::default()).unwrap();
+        let mut pure: Vec<JobState> = (0..2).map(|n| new_job(n, at(0))).collect();
+        for s in &pure {
+            st.create(s, at(0)).unwrap();
+        }
+        for i in 1..=steps as u64 {
+            let mut rng = rng_for(seed, i);
+            let j = (i % 2) as usize;
+            let input = gen_input(&mut rng, &pure[j]);
+            let expected = job::apply(&pure[j], &input, at(i));
+            let got = apply_input(&mut st, &pure[j].id.clone(), &input, at(i));
+            match (expected, got) {
+                (Ok(t), Ok(c)) => {
+                    prop_assert_eq!(&c.state, &t.state);
+                    prop_assert_eq!(c.changed, t.changed);
+                    pure[j] = t.state;
+                }
+                (Err(e), Err(StoreError::Refused(g))) => prop_assert_eq!(e, g),
+                (e, g) => prop_assert!(false, "core {:?} vs store {:?}", e.map(|t| t.changed), g.map(|c| c.changed)),
+            }
+            let stored = st.get(&pure[j].id).unwrap().unwrap();
+            prop_assert_eq!(&stored, &pure[j]);
+            let log = st.transitions(&pure[j].id, 100_000).unwrap();
+            prop_assert_eq!(log.len() as u64, stored.version, "one audit row per version");
+        }
+    }
+}
