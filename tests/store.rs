@@ -384,3 +384,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn target_upsert_reports_entries_that_appear() {
+    let st = Store::open(":memory:").unwrap();
+    let c = st.conn();
+    let k = key(1);
+    assert!(target::upsert(c, "j", &k, r#"{"a":1}"#, at(0)).unwrap(), "new");
+    assert!(
+        !target::upsert(c, "j", &k, r#"{"a":2}"#, at(1)).unwrap(),
+        "update"
+    );
+    assert!(target::delete(c, "j", &k, at(2)).unwrap());
+    assert!(!target::delete(c, "j", &k, at(2)).unwrap(), "already deleted");
+    assert!(
+        target::upsert(c, "j", &k, r#"{"a":3}"#, at(3)).unwrap(),
+        "resurrected"
+    );
+    assert!(!target::upsert(c, "j", &k, r#"{"a":3}"#, at(4)).unwrap());
+    assert_eq!(
+        target::present(c, "j").unwrap(),
+        vec![(k, r#"{"a":3}"#.to_string())]
+    );
+}

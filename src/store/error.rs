@@ -37,6 +37,9 @@ pub enum StoreError {
     /// The guarded UPDATE did not change exactly one row: someone wrote behind our back.
     #[error("job {id} changed under this commit (expected version {expected})")]
     Conflict { id: String, expected: u64 },
+    /// Internal: a cached state turned out not to be current; the transaction reruns.
+    #[error("a cached job state was stale (retried internally)")]
+    StaleCache,
     #[error("the database stayed locked through {attempts} attempts; try again")]
     Busy { attempts: u32 },
     #[error("the disk is full (or the database reached its size limit); nothing was changed")]

@@ -86,6 +86,47 @@ pub struct Store {
     path: PathBuf,
     options: Options,
     sync: Durability,
+    cache: StateCache,
+}
+
+/// Parsed states by job id, each valid for exactly the version it carries.
+///
+/// A transaction starts from the cached state without reading the row; the guarded
+/// UPDATE (`WHERE version = cached`) then proves it was current, and any outcome that
+/// writes nothing (a refusal, a no-op) checks the row's version first. A stale entry
+/// (another process committed) makes the transaction roll back and run again from a
+/// fresh read. This saves a read and a JSON parse on every page commit. Updates are
+/// staged and published only after COMMIT, so the cache never holds a state the
+/// database does not. Sound because every commit bumps the version and job ids are
+/// never reused.
+#[derive(Default)]
+struct StateCache {
+    states: std::collections::HashMap<String, JobState>,
+    staged: Vec<(String, Option<JobState>)>,
+}
+
+impl StateCache {
+    const CAPACITY: usize = 4096;
+
+    fn stage(&mut self, id: &str, state: Option<&JobState>) {
+        self.staged.push((id.to_string(), state.cloned()));
+    }
+
+    fn publish(&mut self) {
+        for (id, state) in self.staged.drain(..) {
+            match state {
+                Some(s) => {
+                    if self.states.len() >= Self::CAPACITY && !self.states.contains_key(&id) {
+                        self.states.clear();
+                    }
+                    self.states.insert(id, s);
+                }
+                None => {
+                    self.states.remove(&id);
+                }
+            }
+        }
+    }
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -147,6 +188,7 @@ impl Store {
             path,
             options,
             sync: Durability::Full,
+            cache: StateCache::default(),
         })
     }
 
@@ -180,21 +222,30 @@ impl Store {
     fn transact<T>(
         &mut self,
         durability: Durability,
-        mut body: impl FnMut(&Transaction) -> Result<T, StoreError>,
+        mut body: impl FnMut(&Transaction, &mut StateCache) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.set_sync(durability)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let cache = &mut self.cache;
             let result: Result<T, StoreError> = (|| {
                 let tx = self
                     .conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let value = body(&tx)?;
+                let value = body(&tx, cache)?;
                 tx.commit()?;
                 Ok(value)
             })();
+            if result.is_ok() {
+                self.cache.publish();
+            } else {
+                self.cache.staged.clear();
+            }
             match result {
+                Err(StoreError::StaleCache) if attempt < self.options.max_attempts => {
+                    self.cache.states.clear();
+                }
                 Err(e) if e.is_busy() && attempt < self.options.max_attempts => {
                     std::thread::sleep(Duration::from_millis(5 << attempt.min(6)));
                 }
@@ -206,7 +257,7 @@ impl Store {
 
     /// Inserts a new job (version 1) and its first audit row.
     pub fn create(&mut self, state: &JobState, now: Timestamp) -> Result<(), StoreError> {
-        self.transact(Durability::Full, |tx| {
+        self.transact(Durability::Full, |tx, _| {
             let exists: Option<i64> = tx
                 .prepare_cached("SELECT 1 FROM jobs WHERE id = ?1")?
                 .query_row([&state.id], |r| r.get(0))
@@ -246,14 +297,16 @@ impl Store {
         now: Timestamp,
     ) -> Result<Committed, StoreError> {
         let input = Input::Command(command);
-        self.transact(Durability::Full, |tx| commit_in(tx, id, sp, &input, now))
+        self.transact(Durability::Full, |tx, cache| {
+            commit_in(tx, cache, id, sp, &input, now)
+        })
     }
 
     /// Applies a runner event (claim, release, cycle began/completed/failed, tick).
     pub fn event(&mut self, id: &str, event: Event, now: Timestamp) -> Result<Committed, StoreError> {
         let input = Input::Event(event);
         let d = self.options.page_durability;
-        self.transact(d, |tx| commit_in(tx, id, None, &input, now))
+        self.transact(d, |tx, cache| commit_in(tx, cache, id, None, &input, now))
     }
 
     /// Applies an input whose contents depend on the job's current state and which may
@@ -265,10 +318,10 @@ impl Store {
         mut build: impl FnMut(&Transaction, &JobState) -> Result<Event, StoreError>,
     ) -> Result<Committed, StoreError> {
         let d = self.options.page_durability;
-        self.transact(d, |tx| {
-            let state = load_in(tx, id)?;
-            let event = build(tx, &state)?;
-            apply_in(tx, state, &Input::Event(event), now)
+        self.transact(d, |tx, cache| {
+            let loaded = load_in(tx, cache, id)?;
+            let event = build(tx, &loaded.state)?;
+            apply_in(tx, cache, loaded, &Input::Event(event), now)
         })
     }
 
@@ -284,11 +337,17 @@ impl Store {
         mut write: impl FnMut(&Transaction, &JobState) -> Result<PageCommit, StoreError>,
     ) -> Result<Committed, StoreError> {
         let d = self.options.page_durability;
-        self.transact(d, |tx| {
-            let state = load_in(tx, id)?;
-            job::transition::check_page(&state, header.token, &header.activity_id, header.from_cursor, now)?;
-            let page = write(tx, &state)?;
-            apply_in(tx, state, &Input::Event(Event::PageCommitted(page)), now)
+        self.transact(d, |tx, cache| {
+            let loaded = load_in(tx, cache, id)?;
+            let s = &loaded.state;
+            if let Err(refused) =
+                job::transition::check_page(s, header.token, &header.activity_id, header.from_cursor, now)
+            {
+                verify(tx, &loaded)?;
+                return Err(refused.into());
+            }
+            let page = write(tx, s)?;
+            apply_in(tx, cache, loaded, &Input::Event(Event::PageCommitted(page)), now)
         })
     }
 
@@ -302,7 +361,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<Claimed>, StoreError> {
         let d = self.options.page_durability;
-        self.transact(d, |tx| {
+        self.transact(d, |tx, cache| {
             let ids: Vec<String> = tx
                 .prepare_cached(
                     "SELECT id FROM jobs
@@ -313,12 +372,16 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             let mut claimed = Vec::new();
             for id in ids {
-                let ticked = commit_in(tx, &id, None, &Input::Event(Event::Tick), now)?;
+                let ticked = commit_in(tx, cache, &id, None, &Input::Event(Event::Tick), now)?;
                 let claim = Input::Event(Event::ClaimLease {
                     holder: holder.to_string(),
                     ttl,
                 });
-                match apply_in(tx, ticked.state, &claim, now) {
+                let loaded = Loaded {
+                    state: ticked.state,
+                    verified: true,
+                };
+                match apply_in(tx, cache, loaded, &claim, now) {
                     Ok(c) => {
                         let token = c.state.lease.as_ref().map_or(0, |l| l.token);
                         claimed.push(Claimed {
@@ -355,86 +418,144 @@ fn to_json(state: &JobState) -> Result<String, StoreError> {
     })
 }
 
-/// Reads the job inside the transaction, checking the row against its JSON.
-fn load_in(tx: &Transaction, id: &str) -> Result<JobState, StoreError> {
+/// A job's state as a transaction started from it.
+struct Loaded {
+    state: JobState,
+    /// Read from the row in this transaction (not taken from the cache unchecked).
+    verified: bool,
+}
+
+/// The job's state: the cached one (checked later by the write's version guard or by
+/// [`verify`]), else the row, parsed and checked against its version column.
+fn load_in(tx: &Transaction, cache: &mut StateCache, id: &str) -> Result<Loaded, StoreError> {
+    if let Some(s) = cache.states.get(id) {
+        return Ok(Loaded {
+            state: s.clone(),
+            verified: false,
+        });
+    }
     let row: Option<(i64, String)> = tx
         .prepare_cached("SELECT version, state FROM jobs WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (version, json) = row.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
-    read::parse_state(id, version, &json)
+    Ok(Loaded {
+        state: read::parse_state(id, version, &json)?,
+        verified: true,
+    })
+}
+
+/// Before an outcome that writes nothing, proves a cached state is the row's.
+fn verify(tx: &Transaction, loaded: &Loaded) -> Result<(), StoreError> {
+    if loaded.verified {
+        return Ok(());
+    }
+    let version: Option<i64> = tx
+        .prepare_cached("SELECT version FROM jobs WHERE id = ?1")?
+        .query_row([&loaded.state.id], |r| r.get(0))
+        .optional()?;
+    if version == Some(loaded.state.version as i64) {
+        Ok(())
+    } else {
+        Err(StoreError::StaleCache)
+    }
+}
+
+/// A guarded write changed `n` rows: anything but one is a stale cache (retry from a
+/// fresh read) or, for a state read in this transaction, a conflict.
+fn guarded(n: usize, loaded: &Loaded) -> Result<(), StoreError> {
+    match (n, loaded.verified) {
+        (1, _) => Ok(()),
+        (_, false) => Err(StoreError::StaleCache),
+        (_, true) => Err(StoreError::Conflict {
+            id: loaded.state.id.clone(),
+            expected: loaded.state.version,
+        }),
+    }
 }
 
 fn commit_in(
     tx: &Transaction,
+    cache: &mut StateCache,
     id: &str,
     sp: Option<&str>,
     input: &Input,
     now: Timestamp,
 ) -> Result<Committed, StoreError> {
-    let state = load_in(tx, id)?;
-    if sp.is_some_and(|sp| sp != state.service_principal_id) {
+    let loaded = load_in(tx, cache, id)?;
+    if sp.is_some_and(|sp| sp != loaded.state.service_principal_id) {
         return Err(StoreError::NotFound { id: id.to_string() });
     }
-    apply_in(tx, state, input, now)
+    apply_in(tx, cache, loaded, input, now)
 }
 
 /// Applies `input` to `state` (read in this transaction) and writes the result.
 fn apply_in(
     tx: &Transaction,
-    state: JobState,
+    cache: &mut StateCache,
+    loaded: Loaded,
     input: &Input,
     now: Timestamp,
 ) -> Result<Committed, StoreError> {
-    let t = job::apply(&state, input, now)?;
+    let t = match job::apply(&loaded.state, input, now) {
+        Ok(t) => t,
+        Err(refused) => {
+            verify(tx, &loaded)?;
+            return Err(refused.into());
+        }
+    };
+    if !t.changed && !t.effects.contains(&Effect::DeleteJob) {
+        verify(tx, &loaded)?;
+        return Ok(Committed {
+            state: t.state,
+            effects: t.effects,
+            changed: false,
+        });
+    }
+    let state = &loaded.state;
     if t.effects.contains(&Effect::DeleteJob) {
         let n = tx
             .prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2")?
             .execute(params![state.id, state.version as i64])?;
-        if n != 1 {
-            return Err(StoreError::Conflict {
-                id: state.id.clone(),
-                expected: state.version,
-            });
-        }
+        guarded(n, &loaded)?;
         tx.prepare_cached("DELETE FROM transitions WHERE job_id = ?1")?
             .execute([&state.id])?;
+        cache.stage(&state.id, None);
         return Ok(Committed {
-            state,
+            state: loaded.state,
             effects: t.effects,
             changed: true,
         });
     }
-    if t.changed {
-        let s = &t.state;
-        let n = tx
-            .prepare_cached(
-                "UPDATE jobs SET version = ?1, code = ?2, due_at_ms = ?3, lease_holder = ?4,
-                                 lease_expires_ms = ?5, state = ?6
-                 WHERE id = ?7 AND version = ?8",
-            )?
-            .execute(params![
-                s.version as i64,
-                status_code(s).as_str(),
-                s.due_at().map(ms),
-                s.lease.as_ref().map(|l| l.holder.clone()),
-                s.lease.as_ref().map(|l| ms(l.expires)),
-                to_json(s)?,
-                s.id,
-                state.version as i64,
-            ])?;
-        if n != 1 {
-            return Err(StoreError::Conflict {
-                id: state.id.clone(),
-                expected: state.version,
-            });
-        }
-        audit(tx, s, input.actor(), &input.summary(), status_code(&state), now)?;
-    }
+    let s = &t.state;
+    // Setting an indexed column, even to its old value, rewrites its index entry:
+    // only touch `due_at_ms` when the due time moved (most page commits keep it).
+    let due = s.due_at().map(ms);
+    let sql = if due == state.due_at().map(ms) {
+        "UPDATE jobs SET version = ?1, code = ?2, lease_holder = ?4, lease_expires_ms = ?5, state = ?6
+         WHERE id = ?7 AND version = ?8 AND ?3 IS ?3"
+    } else {
+        "UPDATE jobs SET version = ?1, code = ?2, due_at_ms = ?3, lease_holder = ?4,
+                         lease_expires_ms = ?5, state = ?6
+         WHERE id = ?7 AND version = ?8"
+    };
+    let n = tx.prepare_cached(sql)?.execute(params![
+        s.version as i64,
+        status_code(s).as_str(),
+        due,
+        s.lease.as_ref().map(|l| l.holder.clone()),
+        s.lease.as_ref().map(|l| ms(l.expires)),
+        to_json(s)?,
+        s.id,
+        state.version as i64,
+    ])?;
+    guarded(n, &loaded)?;
+    audit(tx, s, input.actor(), &input.summary(), status_code(state), now)?;
+    cache.stage(&s.id, Some(s));
     Ok(Committed {
         state: t.state,
         effects: t.effects,
-        changed: t.changed,
+        changed: true,
     })
 }
 

@@ -4,10 +4,13 @@
 
 use super::StoreError;
 use crate::job::{EntryKey, Timestamp, time::format_ts};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 /// Upserts one entry (clearing `deleted`). Returns true when the entry was not present
 /// before (new, or previously deleted): the target's entry count grows by one.
+///
+/// An initial cycle mostly inserts, so the insert is tried first and an existing row
+/// costs a second statement; an upsert with `ON CONFLICT` could not tell the two apart.
 pub fn upsert(
     conn: &Connection,
     job_id: &str,
@@ -15,26 +18,31 @@ pub fn upsert(
     attributes: &str,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let was: Option<i64> = conn
+    let now = format_ts(&now);
+    let inserted = conn
         .prepare_cached(
-            "SELECT deleted FROM target_entries WHERE job_id = ?1 AND object_type = ?2 AND entry_id = ?3",
+            "INSERT OR IGNORE INTO target_entries (job_id, object_type, entry_id, attributes, deleted, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)",
         )?
-        .query_row(params![job_id, key.object_type, key.id], |r| r.get(0))
-        .optional()?;
+        .execute(params![job_id, key.object_type, key.id, attributes, now])?;
+    if inserted == 1 {
+        return Ok(true);
+    }
+    let resurrected = conn
+        .prepare_cached(
+            "UPDATE target_entries SET attributes = ?4, deleted = 0, updated_at = ?5
+             WHERE job_id = ?1 AND object_type = ?2 AND entry_id = ?3 AND deleted = 1",
+        )?
+        .execute(params![job_id, key.object_type, key.id, attributes, now])?;
+    if resurrected == 1 {
+        return Ok(true);
+    }
     conn.prepare_cached(
-        "INSERT INTO target_entries (job_id, object_type, entry_id, attributes, deleted, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 0, ?5)
-         ON CONFLICT (job_id, object_type, entry_id)
-         DO UPDATE SET attributes = excluded.attributes, deleted = 0, updated_at = excluded.updated_at",
+        "UPDATE target_entries SET attributes = ?4, updated_at = ?5
+         WHERE job_id = ?1 AND object_type = ?2 AND entry_id = ?3",
     )?
-    .execute(params![
-        job_id,
-        key.object_type,
-        key.id,
-        attributes,
-        format_ts(&now)
-    ])?;
-    Ok(was.is_none_or(|d| d != 0))
+    .execute(params![job_id, key.object_type, key.id, attributes, now])?;
+    Ok(false)
 }
 
 /// Marks one entry deleted. Returns true when it was present.
