@@ -4,6 +4,14 @@
 //!
 //! - [`job`] is the pure state machine: `(state, input, now) → (state, effects)`.
 //! - [`store`] persists it in SQLite: guarded page commits, leases, the audit log.
+//! - [`connector`] reads sources and writes targets; [`runner`] works the cycles.
+//! - [`engine::Engine`] is what an embedding service opens.
 
+pub use engine::{Engine, EngineError, EngineOptions};
+
+pub mod connector;
+pub mod engine;
 pub mod job;
+pub mod metrics;
+pub mod runner;
 pub mod store;

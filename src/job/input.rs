@@ -108,6 +108,8 @@ pub struct PageCommit {
 #[serde(rename_all = "camelCase")]
 pub struct AppliedDeletes {
     pub exported: u64,
+    /// Deletes the target refused: escrowed like failed upserts.
+    pub failed: Vec<FailedEntry>,
     pub entry_count_delta: BTreeMap<String, i64>,
 }
 

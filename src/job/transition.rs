@@ -6,7 +6,7 @@
 
 use super::effect::{Effect, StopReason};
 use super::error::TransitionError;
-use super::input::{Command, CommandKind, Event, Input, PageCommit};
+use super::input::{Command, CommandKind, Event, FailedEntry, Input, PageCommit};
 use super::policy::{self, DeleteDecision};
 use super::state::{Cycle, CycleKind, Escrow, JobState, Lease};
 use super::status::status_code;
@@ -427,9 +427,9 @@ fn renew(s: &mut JobState, now: Timestamp) {
     }
 }
 
-fn page(s: &mut JobState, p: &PageCommit, now: Timestamp, fx: &mut Vec<Effect>) {
-    let policy = s.settings.policy.clone();
-    for f in &p.failed {
+/// Escrows failed entries: new ones at attempt 1, known ones one attempt further.
+fn escrow_failures(s: &mut JobState, failed: &[FailedEntry], now: Timestamp) {
+    for f in failed {
         match s.escrows.binary_search_by(|e| e.key.cmp(&f.key)) {
             Ok(i) => {
                 let e = &mut s.escrows[i];
@@ -450,6 +450,11 @@ fn page(s: &mut JobState, p: &PageCommit, now: Timestamp, fx: &mut Vec<Effect>) 
             ),
         }
     }
+}
+
+fn page(s: &mut JobState, p: &PageCommit, now: Timestamp, fx: &mut Vec<Effect>) {
+    let policy = s.settings.policy.clone();
+    escrow_failures(s, &p.failed, now);
     for k in &p.resolved {
         if let Ok(i) = s.escrows.binary_search_by(|e| e.key.cmp(k)) {
             s.escrows.remove(i);
@@ -532,6 +537,8 @@ fn complete(
 ) {
     let Some(mut c) = s.cycle.take() else { return };
     if let Some(d) = deletes {
+        escrow_failures(s, &d.failed, now);
+        c.counters.count_escrowed = c.counters.count_escrowed.saturating_add(d.failed.len() as u64);
         c.counters.count_exported = c.counters.count_exported.saturating_add(d.exported);
         c.counters.count_exports = c
             .counters

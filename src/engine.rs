@@ -1,0 +1,261 @@
+//! The library's front door: an [`Engine`] on one database file, with the operations an
+//! embedding service calls (create, list, get, delete, start, pause, restart, settings)
+//! and runners to work the jobs.
+
+use crate::connector::{ConnectorError, ConnectorFactory, Registry};
+use crate::job::{
+    self, Command, IsoDuration, JobState, ResetScope, SettingPair, Settings, SettingsError, TemplateSpec,
+    Timestamp,
+};
+use crate::metrics::Metrics;
+use crate::runner::{Clock, PauseBoard, Runner, RunnerConfig, SystemClock};
+use crate::store::{AuditRow, Committed, Options, Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Why an engine operation failed. Each maps to one Graph error (see `api`).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("unknown templateId `{0}`")]
+    UnknownTemplate(String),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+}
+
+impl EngineError {
+    /// The core refused the command in this state (a 409).
+    pub fn refused(&self) -> Option<&job::TransitionError> {
+        match self {
+            EngineError::Store(StoreError::Refused(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// How an engine is set up.
+#[derive(Clone)]
+pub struct EngineOptions {
+    pub store: Options,
+    pub clock: Arc<dyn Clock>,
+    pub registry: Registry,
+    pub lease_ttl: IsoDuration,
+    /// How often an idle runner looks for due jobs.
+    pub poll: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            store: Options::default(),
+            clock: Arc::new(SystemClock),
+            registry: Registry::builtin(),
+            lease_ttl: IsoDuration::from_secs(30),
+            poll: Duration::from_millis(20),
+        }
+    }
+}
+
+/// An engine on one database file. Operations take `&self`; each runner gets its own
+/// connection, so any number of runners (threads here, or other processes) share the file.
+pub struct Engine {
+    path: PathBuf,
+    options: EngineOptions,
+    registry: Arc<Registry>,
+    store: Mutex<Store>,
+    metrics: Arc<Metrics>,
+    pauses: Arc<PauseBoard>,
+}
+
+impl Engine {
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
+        Self::open_with(path, EngineOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: EngineOptions) -> Result<Self, EngineError> {
+        let path = path.as_ref().to_path_buf();
+        let store = Store::open_with(&path, options.store.clone())?;
+        Ok(Self {
+            path,
+            registry: Arc::new(options.registry.clone()),
+            options,
+            store: Mutex::new(store),
+            metrics: Arc::new(Metrics::default()),
+            pauses: Arc::new(PauseBoard::default()),
+        })
+    }
+
+    /// Registers a template of the embedder's own (before runners start).
+    pub fn register(&mut self, spec: TemplateSpec, factory: Arc<dyn ConnectorFactory>) {
+        self.options.registry.register(spec, factory);
+        self.registry = Arc::new(self.options.registry.clone());
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.options.clock.now()
+    }
+
+    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, EngineError> {
+        let mut st = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(f(&mut st)?)
+    }
+
+    /// Creates a job of `template_id` for servicePrincipal `sp`.
+    pub fn create(
+        &self,
+        sp: &str,
+        template_id: &str,
+        settings: &[SettingPair],
+    ) -> Result<JobState, EngineError> {
+        let template = self
+            .registry
+            .get(template_id)
+            .ok_or_else(|| EngineError::UnknownTemplate(template_id.to_string()))?;
+        let settings = Settings::merge(&template.spec, &Default::default(), settings)?;
+        let id = format!("{template_id}.{}", uuid::Uuid::new_v4().simple());
+        let now = self.now();
+        let state = JobState::new(id, sp, template_id, settings, now);
+        self.with_store(|st| st.create(&state, now))?;
+        self.metrics.command("create", "ok");
+        Ok(state)
+    }
+
+    pub fn get(&self, sp: &str, id: &str) -> Result<Option<JobState>, EngineError> {
+        self.with_store(|st| st.get_scoped(sp, id))
+    }
+
+    pub fn list(&self, sp: &str) -> Result<Vec<JobState>, EngineError> {
+        self.with_store(|st| st.list(sp))
+    }
+
+    pub fn transitions(&self, sp: &str, id: &str, top: usize) -> Result<Vec<AuditRow>, EngineError> {
+        self.with_store(|st| {
+            st.get_scoped(sp, id)?
+                .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+            st.transitions(id, top)
+        })
+    }
+
+    /// Applies a command to `sp`'s job `id`.
+    pub fn command(&self, sp: &str, id: &str, command: Command) -> Result<Committed, EngineError> {
+        let kind = command.kind();
+        let pause = matches!(command, Command::Pause);
+        let result = self.with_store(|st| st.command(id, Some(sp), command, self.options.clock.now()));
+        let outcome = match &result {
+            Ok(c) if c.changed => "changed",
+            Ok(_) => "unchanged",
+            Err(e) if e.refused().is_some() => "refused",
+            Err(EngineError::Store(StoreError::NotFound { .. })) => "not_found",
+            Err(_) => "error",
+        };
+        self.metrics.command(kind.as_str(), outcome);
+        if pause && result.as_ref().is_ok_and(|c| c.changed) {
+            self.pauses.paused(id);
+        }
+        result
+    }
+
+    pub fn start(&self, sp: &str, id: &str) -> Result<Committed, EngineError> {
+        self.command(sp, id, Command::Start)
+    }
+
+    pub fn pause(&self, sp: &str, id: &str) -> Result<Committed, EngineError> {
+        self.command(sp, id, Command::Pause)
+    }
+
+    pub fn restart(&self, sp: &str, id: &str, scope: ResetScope) -> Result<Committed, EngineError> {
+        self.command(sp, id, Command::Restart(scope))
+    }
+
+    pub fn delete(&self, sp: &str, id: &str) -> Result<Committed, EngineError> {
+        self.command(sp, id, Command::Delete)
+    }
+
+    /// Merges `pairs` into the job's settings (validated against its template).
+    pub fn update_settings(
+        &self,
+        sp: &str,
+        id: &str,
+        pairs: &[SettingPair],
+    ) -> Result<Committed, EngineError> {
+        let current = self
+            .get(sp, id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+        let template = self
+            .registry
+            .get(&current.template_id)
+            .ok_or_else(|| EngineError::UnknownTemplate(current.template_id.clone()))?;
+        let settings = Settings::merge(&template.spec, &current.settings.values, pairs)?;
+        self.command(sp, id, Command::UpdateSettings(settings))
+    }
+
+    /// Checks that the job's source and target can be reached with its settings.
+    pub fn validate_credentials(&self, sp: &str, id: &str) -> Result<(), EngineError> {
+        let job = self
+            .get(sp, id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+        let template = self
+            .registry
+            .get(&job.template_id)
+            .ok_or_else(|| EngineError::UnknownTemplate(job.template_id.clone()))?;
+        template.factory.source(&job)?.check()?;
+        template.factory.target(&job)?.check()?;
+        Ok(())
+    }
+
+    /// A runner with its own connection to the database.
+    pub fn runner(&self, holder: &str) -> Result<Runner, EngineError> {
+        let store = Store::open_with(&self.path, self.options.store.clone())?;
+        Ok(Runner::new(
+            store,
+            self.registry.clone(),
+            self.options.clock.clone(),
+            self.metrics.clone(),
+            self.pauses.clone(),
+            RunnerConfig {
+                holder: holder.to_string(),
+                lease_ttl: self.options.lease_ttl,
+                poll: self.options.poll,
+            },
+        ))
+    }
+
+    /// Works due jobs in this thread until none is due now.
+    pub fn run_until_idle(&self) -> Result<usize, EngineError> {
+        let mut r = self.runner(&format!("idle-{}", std::process::id()))?;
+        Ok(r.run_until_idle()?.len())
+    }
+
+    /// Starts `n` runner threads that work until `stop` is set.
+    pub fn spawn_runners(&self, n: usize, stop: Arc<AtomicBool>) -> Result<Vec<JoinHandle<()>>, EngineError> {
+        (0..n)
+            .map(|i| {
+                let mut r = self.runner(&format!("runner-{}-{i}", std::process::id()))?;
+                let stop = stop.clone();
+                Ok(std::thread::spawn(move || {
+                    if let Err(e) = r.run_until(&stop) {
+                        tracing::error!(error = %e, "runner stopped");
+                    }
+                }))
+            })
+            .collect()
+    }
+}
