@@ -644,6 +644,7 @@ fn input_for(s: &JobState, m_before_now: i64, step: &Step, cycles_begun: u64) ->
                 AppliedDeletes {
                     exported: n,
                     entry_count_delta: BTreeMap::from([("user".to_string(), -(n as i64))]),
+                    failed: vec![],
                 }
             });
             Event::CycleCompleted {

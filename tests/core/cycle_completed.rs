@@ -77,6 +77,7 @@ fn too_many_deletes_are_held_and_quarantine() {
             deletes: Some(AppliedDeletes {
                 exported: 500,
                 entry_count_delta: BTreeMap::from([("User".into(), -500)]),
+                failed: vec![],
             }),
         },
         mins(4),

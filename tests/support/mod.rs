@@ -123,6 +123,7 @@ pub fn gen_input(rng: &mut StdRng, s: &JobState) -> Input {
                 (job::policy::releasable_deletes(s) == DeleteDecision::Release).then(|| AppliedDeletes {
                     exported: s.cycle.as_ref().map_or(0, |c| c.staged_deletes.len() as u64),
                     entry_count_delta: BTreeMap::new(),
+                    failed: vec![],
                 });
             Event::CycleCompleted {
                 token: stale_token,
