@@ -235,7 +235,12 @@ impl Runner {
                 }
             }
         }
-        state = self.retry_escrows(state, token, source.as_mut(), target.as_mut())?;
+        // Escrows are retried before the cycle reads its first page, with the source as of
+        // the watermark: later in a cycle, an older state of the entry could overwrite a
+        // newer one this cycle already exported.
+        if state.cycle.as_ref().is_some_and(|c| c.cursor == c.start_cursor) {
+            state = self.retry_escrows(state, token, source.as_mut(), target.as_mut())?;
+        }
         let page_size = state.settings.policy.page_size.max(1) as usize;
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -460,6 +465,12 @@ impl Runner {
             );
             p.staged_deletes = staged;
             p.unstaged = unstaged;
+            if retries {
+                // Retried escrows are exported again, not imported again.
+                p.counters.count_imported = 0;
+                p.counters.count_imported_deltas = 0;
+                p.counters.count_entitled = 0;
+            }
             Ok(p)
         });
         match result {
