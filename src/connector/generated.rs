@@ -62,7 +62,12 @@ impl Params {
         Self {
             seed: job.settings.u64_or("seed", 1),
             entries,
-            changes_per_cycle: job.settings.u64_or("changesPerCycle", (entries / 100).max(1)),
+            // No users, no changes: a change picks an existing user.
+            changes_per_cycle: if entries == 0 {
+                0
+            } else {
+                job.settings.u64_or("changesPerCycle", (entries / 100).max(1))
+            },
         }
     }
 

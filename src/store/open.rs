@@ -66,14 +66,19 @@ pub fn inspect(path: &Path, supported: u32) -> Result<FileKind, StoreError> {
         n if n >= 512 && n.is_power_of_two() => u64::from(n),
         n => return Err(corrupt(format!("impossible page size {n}"))),
     };
-    if len % page_size != 0 {
+    // With a write-ahead log beside it the file may be mid-checkpoint (page 1, with the
+    // new page count, is written before the pages after it): SQLite reconciles the two,
+    // and the size checks below only hold for a file at rest.
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    let at_rest = !wal.exists();
+    if at_rest && len % page_size != 0 {
         return Err(corrupt(format!(
             "{len} bytes is not a whole number of {page_size}-byte pages"
         )));
     }
     // The in-header page count is valid when "version-valid-for" matches the change counter.
     let pages = u64::from(be32(&header, 28));
-    if be32(&header, 92) == be32(&header, 24) && pages * page_size > len {
+    if at_rest && be32(&header, 92) == be32(&header, 24) && pages * page_size > len {
         return Err(corrupt(format!(
             "the header counts {pages} pages but the file holds {}",
             len / page_size
