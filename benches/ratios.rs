@@ -6,8 +6,122 @@
 mod common;
 
 use common::*;
+use rusqlite::params;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
-use syncjob::store::Durability;
+use syncjob::connector::generated::{self, Params};
+use syncjob::job::SettingPair;
+use syncjob::store::{Durability, Store};
+use syncjob::{Engine, EngineOptions};
+
+fn setting(name: &str, value: impl ToString) -> SettingPair {
+    SettingPair {
+        name: name.into(),
+        value: value.to_string(),
+    }
+}
+
+/// One 100,000-entry initial cycle through the engine, in a fresh job.
+fn engine_initial(e: &Engine, entries: u64) -> Duration {
+    let j = e
+        .create("sp", "generated", &[setting("entries", entries)])
+        .unwrap();
+    let _ = e.start("sp", &j.id).unwrap();
+    let t = Instant::now();
+    e.run_until_idle().unwrap();
+    t.elapsed()
+}
+
+/// The same rows bulk-inserted with raw rusqlite in one transaction.
+fn raw_bulk(path: &std::path::Path, n: u64, round: usize) -> Duration {
+    let mut c = rusqlite::Connection::open(path).unwrap();
+    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+    c.pragma_update(None, "synchronous", "FULL").unwrap();
+    let p = Params {
+        seed: 1,
+        entries: n,
+        changes_per_cycle: 0,
+    };
+    let now = "2026-12-03T17:00:00Z";
+    let job = format!("raw-{round}");
+    let t = Instant::now();
+    let tx = c.transaction().unwrap();
+    {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO target_entries (job_id, object_type, entry_id, attributes, deleted, updated_at)
+                 VALUES (?1, 'User', ?2, ?3, 0, ?4)",
+            )
+            .unwrap();
+        for i in 0..n {
+            stmt.execute(params![
+                job,
+                generated::key(i).id,
+                generated::attributes(&p, i, 0),
+                now
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    t.elapsed()
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Pause latency: pauses a running 1,000,000-entry cycle again and again and reads the
+/// runner's measurement (pause commit to the runner stopping work on the job).
+fn pause_latency(dir: &std::path::Path) -> (Duration, Duration, usize) {
+    let e = Engine::open_with(dir.join("pause.db"), EngineOptions::default()).unwrap();
+    let j = e
+        .create("sp", "generated", &[setting("entries", 1_000_000)])
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = e.spawn_runners(1, stop.clone()).unwrap();
+    let _ = e.start("sp", &j.id).unwrap();
+    for i in 0..60 {
+        std::thread::sleep(Duration::from_millis(15 + (i * 7) % 40));
+        let _ = e.pause("sp", &j.id).unwrap();
+        let t = Instant::now();
+        while e.metrics().pause_histogram().count <= i && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = e.start("sp", &j.id).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut samples = e.metrics().pause_histogram().samples;
+    let n = samples.len();
+    (pct(&mut samples, 0.5), pct(&mut samples, 0.99), n)
+}
+
+/// Peak resident memory of a child process that syncs `n` entries.
+fn peak_memory(n: u64) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--memory-child", &n.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn memory_child(n: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path().join("mem.db")).unwrap();
+    let secs = engine_initial(&e, n).as_secs_f64();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    println!("{} ({:.1} s)", hwm.trim_start_matches("VmHWM:").trim(), secs);
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -33,8 +147,13 @@ fn interleave(rounds: usize, batch: usize, mut a: impl FnMut(), mut b: impl FnMu
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list" || a == "--test") {
         return; // `cargo test --benches` and `cargo bench -- --list` probe bench binaries
+    }
+    if let Some(i) = args.iter().position(|a| a == "--memory-child") {
+        memory_child(args[i + 1].parse().unwrap());
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     println!("| measurement | engine | raw rusqlite | engine/raw throughput |");
@@ -49,5 +168,32 @@ fn main() {
             r.as_secs_f64() * 1e6,
             r.as_secs_f64() / e.as_secs_f64()
         );
+    }
+
+    // An initial cycle against bulk-inserting the same rows, interleaved.
+    let e = Engine::open(dir.path().join("cycle.db")).unwrap();
+    let raw_db = dir.path().join("bulk.db");
+    drop(Store::open(&raw_db).unwrap());
+    let (mut te, mut tr) = (vec![], vec![]);
+    for round in 0..5 {
+        te.push(engine_initial(&e, 100_000));
+        tr.push(raw_bulk(&raw_db, 100_000, round));
+    }
+    let (me, mr) = (median(te), median(tr));
+    println!(
+        "| initial cycle of 100,000 entries vs bulk insert of the same rows | {:.0} entries/s | {:.0} rows/s | {:.2} |",
+        1e5 / me.as_secs_f64(),
+        1e5 / mr.as_secs_f64(),
+        mr.as_secs_f64() / me.as_secs_f64()
+    );
+    let (p50, p99, n) = pause_latency(dir.path());
+    println!(
+        "\npause latency while a cycle runs ({n} pauses): median {:.2} ms, p99 {:.2} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+    println!("\npeak memory (VmHWM) of a process syncing N entries:");
+    for n in [10_000u64, 100_000, 1_000_000] {
+        println!("- {n} entries: {}", peak_memory(n));
     }
 }
