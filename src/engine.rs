@@ -9,7 +9,7 @@ use crate::job::{
 };
 use crate::metrics::Metrics;
 use crate::runner::{Clock, PauseBoard, Runner, RunnerConfig, SystemClock};
-use crate::store::{AuditRow, Committed, Options, Store, StoreError};
+use crate::store::{AuditRow, Options, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -154,8 +154,9 @@ impl Engine {
         })
     }
 
-    /// Applies a command to `sp`'s job `id`.
-    pub fn command(&self, sp: &str, id: &str, command: Command) -> Result<Committed, EngineError> {
+    /// Applies a command to `sp`'s job `id` and returns the job as it is now (as it was,
+    /// for a delete). The engine's runners act on the transition's effects themselves.
+    pub fn command(&self, sp: &str, id: &str, command: Command) -> Result<JobState, EngineError> {
         let kind = command.kind();
         let pause = matches!(command, Command::Pause);
         let result = self.with_store(|st| st.command(id, Some(sp), command, self.options.clock.now()));
@@ -170,22 +171,22 @@ impl Engine {
         if pause && result.as_ref().is_ok_and(|c| c.changed) {
             self.pauses.paused(id);
         }
-        result
+        result.map(|c| c.state)
     }
 
-    pub fn start(&self, sp: &str, id: &str) -> Result<Committed, EngineError> {
+    pub fn start(&self, sp: &str, id: &str) -> Result<JobState, EngineError> {
         self.command(sp, id, Command::Start)
     }
 
-    pub fn pause(&self, sp: &str, id: &str) -> Result<Committed, EngineError> {
+    pub fn pause(&self, sp: &str, id: &str) -> Result<JobState, EngineError> {
         self.command(sp, id, Command::Pause)
     }
 
-    pub fn restart(&self, sp: &str, id: &str, scope: ResetScope) -> Result<Committed, EngineError> {
+    pub fn restart(&self, sp: &str, id: &str, scope: ResetScope) -> Result<JobState, EngineError> {
         self.command(sp, id, Command::Restart(scope))
     }
 
-    pub fn delete(&self, sp: &str, id: &str) -> Result<Committed, EngineError> {
+    pub fn delete(&self, sp: &str, id: &str) -> Result<JobState, EngineError> {
         self.command(sp, id, Command::Delete)
     }
 
@@ -195,7 +196,7 @@ impl Engine {
         sp: &str,
         id: &str,
         pairs: &[SettingPair],
-    ) -> Result<Committed, EngineError> {
+    ) -> Result<JobState, EngineError> {
         let current = self
             .get(sp, id)?
             .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
