@@ -2,10 +2,10 @@
 //! embedding service calls (create, list, get, delete, start, pause, restart, settings)
 //! and runners to work the jobs.
 
-use crate::connector::{ConnectorError, ConnectorFactory, Registry};
+use crate::connector::{ConnectorError, ConnectorFactory, Export, Registry};
 use crate::job::{
-    self, Command, IsoDuration, JobState, ResetScope, SettingPair, Settings, SettingsError, TemplateSpec,
-    Timestamp,
+    self, Command, EntryKey, IsoDuration, JobState, ResetScope, SettingPair, Settings, SettingsError,
+    TemplateSpec, Timestamp,
 };
 use crate::metrics::Metrics;
 use crate::runner::{Clock, PauseBoard, Runner, RunnerConfig, SystemClock};
@@ -37,6 +37,15 @@ impl EngineError {
             _ => None,
         }
     }
+}
+
+/// The outcome of provisioning one subject on demand.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provisioned {
+    pub key: EntryKey,
+    pub succeeded: bool,
+    pub steps: Vec<String>,
 }
 
 /// How an engine is set up.
@@ -146,6 +155,11 @@ impl Engine {
         self.with_store(|st| st.list(sp))
     }
 
+    /// Jobs by status code, for metrics.
+    pub fn count_by_code(&self) -> Result<Vec<(String, u64)>, EngineError> {
+        self.with_store(|st| st.count_by_code())
+    }
+
     pub fn transitions(&self, sp: &str, id: &str, top: usize) -> Result<Vec<AuditRow>, EngineError> {
         self.with_store(|st| {
             st.get_scoped(sp, id)?
@@ -208,18 +222,87 @@ impl Engine {
         self.command(sp, id, Command::UpdateSettings(settings))
     }
 
-    /// Checks that the job's source and target can be reached with its settings.
-    pub fn validate_credentials(&self, sp: &str, id: &str) -> Result<(), EngineError> {
+    fn job_and_template(
+        &self,
+        sp: &str,
+        id: &str,
+    ) -> Result<(JobState, crate::connector::Template), EngineError> {
         let job = self
             .get(sp, id)?
             .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
         let template = self
             .registry
             .get(&job.template_id)
+            .cloned()
             .ok_or_else(|| EngineError::UnknownTemplate(job.template_id.clone()))?;
+        Ok((job, template))
+    }
+
+    /// Checks that the job's source and target can be reached with its settings, or
+    /// with `overrides` (settings to try instead of the saved ones) when given.
+    pub fn validate_credentials(
+        &self,
+        sp: &str,
+        id: &str,
+        overrides: &[SettingPair],
+    ) -> Result<(), EngineError> {
+        let (mut job, template) = self.job_and_template(sp, id)?;
+        if !overrides.is_empty() {
+            job.settings = Settings::merge(&template.spec, &job.settings.values, overrides)?;
+        }
         template.factory.source(&job)?.check()?;
         template.factory.target(&job)?.check()?;
         Ok(())
+    }
+
+    /// Provisions the named entries now, through the job's connectors, without touching
+    /// its cycle checkpoint. Each subject gets a result with its steps.
+    pub fn provision_on_demand(
+        &self,
+        sp: &str,
+        id: &str,
+        subjects: &[EntryKey],
+    ) -> Result<Vec<Provisioned>, EngineError> {
+        let (job, template) = self.job_and_template(sp, id)?;
+        let mut source = template.factory.source(&job)?;
+        let mut target = template.factory.target(&job)?;
+        let now = self.now();
+        let mut out = Vec::new();
+        for key in subjects {
+            let mut steps = vec![format!("read {} {} from the source", key.object_type, key.id)];
+            let export = match source.get(key, job.watermark.as_deref())? {
+                Some(c) => {
+                    steps.push("found: export as an upsert".to_string());
+                    Export::Upsert {
+                        key: key.clone(),
+                        attributes: c.attributes,
+                    }
+                }
+                None => {
+                    steps.push("not in the source: export as a delete".to_string());
+                    Export::Delete { key: key.clone() }
+                }
+            };
+            let result = self.with_store(|st| {
+                st.write_target(|tx| {
+                    target
+                        .apply(tx, &job.id, std::slice::from_ref(&export), now)
+                        .map_err(|e| StoreError::Target(e.to_string()))
+                })
+            })?;
+            let (ok, detail) = match result.into_iter().next() {
+                Some(Ok(_)) => (true, "exported to the target".to_string()),
+                Some(Err(e)) => (false, format!("the target refused the entry: {e}")),
+                None => (false, "nothing was exported".to_string()),
+            };
+            steps.push(detail);
+            out.push(Provisioned {
+                key: key.clone(),
+                succeeded: ok,
+                steps,
+            });
+        }
+        Ok(out)
     }
 
     /// A runner with its own connection to the database.

@@ -9,6 +9,7 @@
 
 pub use engine::{Engine, EngineError, EngineOptions};
 
+pub mod api;
 pub mod connector;
 pub mod engine;
 pub mod job;

@@ -42,7 +42,7 @@ pub use input::{AppliedDeletes, Command, CommandKind, Event, FailedEntry, Input,
 pub use scope::{ResetScope, UnknownScopeFlag};
 pub use settings::{Policy, SettingKind, SettingPair, SettingSpec, Settings, SettingsError, TemplateSpec};
 pub use state::{Cycle, CycleKind, EntryKey, Escrow, JobState, Lease, Schedule};
-pub use status::{status_code, view};
+pub use status::{CheckpointView, checkpoint, status_code, view};
 pub use time::{IsoDuration, Timestamp};
 pub use transition::{Transition, apply};
 pub use wire::{

@@ -65,3 +65,43 @@ pub fn view(s: &JobState) -> SynchronizationJob {
         synchronization_job_settings: s.settings.pairs(),
     }
 }
+
+/// The operator's view of a job's checkpoint (`GET …/checkpoint`) [ours].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointView {
+    pub code: super::wire::StatusCode,
+    pub version: u64,
+    pub watermark_present: bool,
+    pub watermark: Option<String>,
+    pub activity_identifier: Option<String>,
+    pub kind: Option<super::state::CycleKind>,
+    pub cursor: Option<u64>,
+    pub pages: Option<u64>,
+    pub counters: Option<super::wire::ExecutionCounters>,
+    pub staged_deletes: usize,
+    pub deletes_held: bool,
+    pub escrows: usize,
+    pub lease_holder: Option<String>,
+    pub lease_expires: Option<super::time::Timestamp>,
+}
+
+pub fn checkpoint(s: &JobState) -> CheckpointView {
+    let c = s.cycle.as_ref();
+    CheckpointView {
+        code: status_code(s),
+        version: s.version,
+        watermark_present: s.watermark.is_some(),
+        watermark: s.watermark.clone(),
+        activity_identifier: c.map(|c| c.activity_id.clone()),
+        kind: c.map(|c| c.kind),
+        cursor: c.map(|c| c.cursor),
+        pages: c.map(|c| c.pages),
+        counters: c.map(|c| c.counters.clone()),
+        staged_deletes: c.map_or(0, |c| c.staged_deletes.len()),
+        deletes_held: c.is_some_and(|c| c.deletes_held),
+        escrows: s.escrows.len(),
+        lease_holder: s.lease.as_ref().map(|l| l.holder.clone()),
+        lease_expires: s.lease.as_ref().map(|l| l.expires),
+    }
+}

@@ -66,8 +66,10 @@ pub enum Turn {
     Failed,
     /// A commit was refused (paused, restarted, deleted, taken over, quarantined).
     Stopped(String),
-    /// The runner was asked to stop, or a hook simulated a crash.
+    /// The runner was asked to stop between pages; its lease is released.
     Interrupted,
+    /// A hook simulated the process dying: nothing more is committed, not even the release.
+    Crashed,
 }
 
 pub struct RunnerConfig {
@@ -146,7 +148,7 @@ impl Runner {
         let never = AtomicBool::new(false);
         let mut turns = Vec::new();
         while let Some(t) = self.step(&never)? {
-            let interrupted = t == Turn::Interrupted;
+            let interrupted = matches!(t, Turn::Interrupted | Turn::Crashed);
             turns.push(t);
             if interrupted {
                 break;
@@ -181,7 +183,7 @@ impl Runner {
                 }
             },
         };
-        if turn != Turn::Interrupted {
+        if turn != Turn::Crashed {
             match self.store.release(&id, token, self.clock.now()) {
                 Ok(_) | Err(StoreError::Refused(_)) | Err(StoreError::NotFound { .. }) => {}
                 Err(e) => tracing::warn!(error = %e, "could not release the lease; it will expire"),
@@ -203,7 +205,7 @@ impl Runner {
 
     fn hook(&mut self, id: &str, at: HookPoint) -> Result<(), Stop> {
         match self.hook.as_mut().map(|h| h(id, at)) {
-            Some(HookAction::Crash) => Err(Stop::Turn(Turn::Interrupted)),
+            Some(HookAction::Crash) => Err(Stop::Turn(Turn::Crashed)),
             _ => Ok(()),
         }
     }

@@ -397,6 +397,15 @@ impl Store {
         })
     }
 
+    /// Runs `write` in one IMMEDIATE transaction that changes no job state: target rows
+    /// written outside a cycle (provisioning on demand).
+    pub fn write_target<T>(
+        &mut self,
+        mut write: impl FnMut(&Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transact(Durability::Full, |tx, _| write(tx))
+    }
+
     /// Releases the lease `token` of job `id`.
     pub fn release(&mut self, id: &str, token: u64, now: Timestamp) -> Result<Committed, StoreError> {
         self.event(id, Event::ReleaseLease { token }, now)
