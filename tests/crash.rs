@@ -16,35 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::*;
 use syncjob::job::{self, EntryKey, Event, Input, JobState};
-use syncjob::store::{Committed, Options, PageHeader, Store, StoreError, target};
+use syncjob::store::{Options, Store, StoreError, target};
 
 const JOBS: usize = 3;
 const CHILD_ENV: &str = "SYNCJOB_CRASH_CHILD";
-
-fn apply_input(
-    st: &mut Store,
-    id: &str,
-    input: &Input,
-    now: job::Timestamp,
-) -> Result<Committed, StoreError> {
-    match input {
-        Input::Command(c) => st.command(id, None, c.clone(), now),
-        Input::Event(Event::PageCommitted(p)) => {
-            let header = PageHeader {
-                token: p.token,
-                activity_id: p.activity_id.clone(),
-                from_cursor: p.from_cursor,
-            };
-            st.page_commit(id, &header, now, |tx, _| {
-                for k in page_rows(p) {
-                    target::upsert(tx, id, &k, r#"{"displayName":"x"}"#, now)?;
-                }
-                Ok(p.clone())
-            })
-        }
-        Input::Event(e) => st.event(id, e.clone(), now),
-    }
-}
 
 /// Operation `i` acts on job `i % JOBS`.
 fn job_of(i: u64) -> usize {

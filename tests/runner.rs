@@ -172,3 +172,37 @@ fn an_unreadable_source_quarantines_with_its_message_and_a_later_success_lifts_i
     assert_eq!(status_code(&s), StatusCode::Active);
     assert_eq!(target_rows(&e, &job.id).len(), 10);
 }
+
+#[test]
+fn a_target_path_receives_the_entries_in_its_own_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, _clock) = engine(&dir);
+    let source = jsonl(&dir, "log.jsonl", (0..25).map(upsert).chain([delete(3)]));
+    let external = dir.path().join("directory.sqlite").display().to_string();
+    let job = e
+        .create(
+            "sp",
+            "jsonl",
+            &[setting("sourcePath", &source), setting("targetPath", &external)],
+        )
+        .unwrap();
+    e.validate_credentials("sp", &job.id, &[]).unwrap();
+    let _ = e.start("sp", &job.id).unwrap();
+    e.run_until_idle().unwrap();
+    let s = e.get("sp", &job.id).unwrap().unwrap();
+    assert_eq!(status_code(&s), StatusCode::Active);
+    assert_eq!(s.entry_counts["User"], 24);
+    assert!(
+        target_rows(&e, &job.id).is_empty(),
+        "nothing in the job database's own table"
+    );
+    let ext = rusqlite::Connection::open(&external).unwrap();
+    let present: i64 = ext
+        .query_row(
+            "SELECT count(*) FROM target_entries WHERE job_id = ?1 AND deleted = 0",
+            [&job.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(present, 24);
+}

@@ -8,37 +8,11 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use std::path::Path;
 use support::*;
-use syncjob::job::{self, Command, Event, Input, IsoDuration, JobState, TransitionError};
-use syncjob::store::{self, Committed, Options, PageHeader, Store, StoreError, target};
+use syncjob::job::{self, Command, Event, IsoDuration, JobState, TransitionError};
+use syncjob::store::{self, Options, PageHeader, Store, StoreError, target};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
-}
-
-/// Applies a generated input through the store the way a runner would.
-pub fn apply_input(
-    st: &mut Store,
-    id: &str,
-    input: &Input,
-    now: job::Timestamp,
-) -> Result<Committed, StoreError> {
-    match input {
-        Input::Command(c) => st.command(id, None, c.clone(), now),
-        Input::Event(Event::PageCommitted(p)) => {
-            let header = PageHeader {
-                token: p.token,
-                activity_id: p.activity_id.clone(),
-                from_cursor: p.from_cursor,
-            };
-            st.page_commit(id, &header, now, |tx, _| {
-                for k in page_rows(p) {
-                    target::upsert(tx, id, &k, "{}", now)?;
-                }
-                Ok(p.clone())
-            })
-        }
-        Input::Event(e) => st.event(id, e.clone(), now),
-    }
 }
 
 fn schema(conn: &Connection) -> Vec<(String, String, String)> {

@@ -250,14 +250,19 @@ async fn create(
     Ok(r)
 }
 
+/// `sp`'s job `id`, or 404.
+async fn load(app: &AppState, sp: &str, id: &str) -> Result<job::JobState, ApiError> {
+    let (engine, sp, id) = (app.engine.clone(), sp.to_string(), id.to_string());
+    blocking(move || engine.get(&sp, &id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("the job"))
+}
+
 async fn get_job(
     State(app): State<AppState>,
     Path((sp, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let job = blocking(move || app.engine.get(&sp, &id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("the job"))?;
-    Ok(Json(job::view(&job)).into_response())
+    Ok(Json(job::view(&load(&app, &sp, &id).await?)).into_response())
 }
 
 async fn delete_job(
@@ -439,10 +444,7 @@ async fn provision_on_demand(
         ));
     }
     // The job must exist (404) before it is rate limited.
-    let (a, s2, i2) = (app.clone(), sp.clone(), id.clone());
-    blocking(move || a.engine.get(&s2, &i2))
-        .await?
-        .ok_or_else(|| ApiError::not_found("the job"))?;
+    load(&app, &sp, &id).await?;
     rate_limit(&app, &id)?;
     let results = blocking(move || app.engine.provision_on_demand(&sp, &id, &subjects)).await?;
     let value = serde_json::to_string(&results).unwrap_or_default();
@@ -453,10 +455,7 @@ async fn checkpoint(
     State(app): State<AppState>,
     Path((sp, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let job = blocking(move || app.engine.get(&sp, &id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("the job"))?;
-    Ok(Json(job::checkpoint(&job)).into_response())
+    Ok(Json(job::checkpoint(&load(&app, &sp, &id).await?)).into_response())
 }
 
 async fn transitions(

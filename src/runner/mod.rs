@@ -258,7 +258,7 @@ impl Runner {
             };
             if !page.changes.is_empty() || !page.failed.is_empty() || page.next_cursor != cursor {
                 self.hook(&id, HookPoint::BeforePageCommit)?;
-                state = match self.commit_page(&state, token, &page, target.as_mut()) {
+                state = match self.commit_page(&state, token, &page, target.as_mut(), PageKind::Cycle) {
                     Ok(c) => c.state,
                     Err(PageError::Connector(e)) => return self.fail(&state, token, e),
                     Err(PageError::Store(e)) => return Err(Stop::Store(e)),
@@ -363,7 +363,7 @@ impl Runner {
                 next_cursor: cursor,
                 ..Default::default()
             };
-            state = match self.commit_retries(&state, token, &page, target) {
+            state = match self.commit_page(&state, token, &page, target, PageKind::EscrowRetries) {
                 Ok(c) => c.state,
                 Err(PageError::Connector(e)) => {
                     return self.fail(&state, token, e).and(Err(Stop::Turn(Turn::Failed)));
@@ -373,37 +373,18 @@ impl Runner {
         }
     }
 
-    fn commit_retries(
-        &mut self,
-        state: &JobState,
-        token: u64,
-        page: &crate::connector::SourcePage,
-        target: &mut dyn Target,
-    ) -> Result<Committed, PageError> {
-        self.commit_with(state, token, page, target, true)
-    }
-
+    /// One page commit: exports in the page's transaction, then the checkpoint.
+    /// Escrow retries export deletes at once (the entry is gone at the source); a
+    /// cycle's deletes are staged for the deletion threshold.
     fn commit_page(
         &mut self,
         state: &JobState,
         token: u64,
         page: &crate::connector::SourcePage,
         target: &mut dyn Target,
+        kind: PageKind,
     ) -> Result<Committed, PageError> {
-        self.commit_with(state, token, page, target, false)
-    }
-
-    /// One page commit: exports in the page's transaction, then the checkpoint.
-    /// Escrow retries export deletes at once (the entry is gone at the source); a
-    /// cycle's deletes are staged for the deletion threshold.
-    fn commit_with(
-        &mut self,
-        state: &JobState,
-        token: u64,
-        page: &crate::connector::SourcePage,
-        target: &mut dyn Target,
-        retries: bool,
-    ) -> Result<Committed, PageError> {
+        let retries = kind == PageKind::EscrowRetries;
         let Some(cycle) = &state.cycle else {
             return Err(PageError::Store(StoreError::Refused(
                 TransitionError::CycleAbandoned {
@@ -563,6 +544,16 @@ impl Runner {
             Err(e) => Err(Stop::Store(e)),
         }
     }
+}
+
+/// What a page commit carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PageKind {
+    /// The next page of the cycle: moves the cursor; deletes are staged.
+    Cycle,
+    /// Escrowed entries retried before the cycle's first page: the cursor stays, and
+    /// a retried delete is exported at once.
+    EscrowRetries,
 }
 
 enum PageError {

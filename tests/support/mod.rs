@@ -10,6 +10,7 @@ use syncjob::job::{
     JobState, PageCommit, ResetScope, Settings, SynchronizationError, Timestamp, policy::DeleteDecision,
     time::epoch_for_tests,
 };
+use syncjob::store::{Committed, PageHeader, Store, StoreError, target};
 
 pub fn settings() -> Settings {
     let policy = job::Policy {
@@ -155,4 +156,26 @@ pub fn page_rows(p: &PageCommit) -> Vec<EntryKey> {
         .map(key)
         .filter(|k| !p.failed.iter().any(|f| &f.key == k))
         .collect()
+}
+
+/// Applies a generated input through the store the way a runner would: a page writes
+/// its rows to the same-database target inside its commit.
+pub fn apply_input(st: &mut Store, id: &str, input: &Input, now: Timestamp) -> Result<Committed, StoreError> {
+    match input {
+        Input::Command(c) => st.command(id, None, c.clone(), now),
+        Input::Event(Event::PageCommitted(p)) => {
+            let header = PageHeader {
+                token: p.token,
+                activity_id: p.activity_id.clone(),
+                from_cursor: p.from_cursor,
+            };
+            st.page_commit(id, &header, now, |tx, _| {
+                for k in page_rows(p) {
+                    target::upsert(tx, id, &k, r#"{"displayName":"x"}"#, now)?;
+                }
+                Ok(p.clone())
+            })
+        }
+        Input::Event(e) => st.event(id, e.clone(), now),
+    }
 }
