@@ -197,31 +197,50 @@ fn a_runner_killed_at_random_points_syncs_every_entry_exactly_once() {
             .spawn()
             .unwrap()
     };
+    // Kill points by progress, not by time, so a fast machine cannot finish the job
+    // before the kills: 24 cursor targets at least 3,000 entries apart; each life is
+    // killed a random 0-3 ms after passing its target (inside or between pages).
+    let mut targets: Vec<u64> = (0..24)
+        .map(|i| 2_000 + i * 4_000 + rng.random_range(0..1_000))
+        .collect();
+    targets.sort();
+    let reader = Store::open(&db).unwrap();
+    let cursor = || {
+        let s = reader.get(&job.id).unwrap().unwrap();
+        match (&s.cycle, &s.watermark) {
+            (Some(c), _) => c.cursor,
+            (None, None) => 0,
+            (None, Some(_)) => ENTRIES,
+        }
+    };
     let mut kills = 0;
     let mut cursors = vec![];
-    while kills < 20 {
-        // Wait out the dead child's lease, so that each kill interrupts real work.
-        let expires = Store::open(&db)
-            .unwrap()
-            .get(&job.id)
-            .unwrap()
-            .unwrap()
-            .lease
-            .map(|l| l.expires);
+    for target in targets {
+        if cursor() >= target {
+            continue;
+        }
+        // Wait out the dead child's lease, so that each life does real work.
+        let expires = reader.get(&job.id).unwrap().unwrap().lease.map(|l| l.expires);
         if let Some(t) = expires {
             let left = (t - chrono::Utc::now()).to_std().unwrap_or_default();
             std::thread::sleep(left + Duration::from_millis(20));
         }
         let mut child = spawn();
-        std::thread::sleep(Duration::from_millis(rng.random_range(20..80)));
+        let t = Instant::now();
+        while cursor() < target && t.elapsed() < Duration::from_secs(30) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..3_000)));
         if child.try_wait().unwrap().is_some() {
-            break; // it finished before this kill
+            break; // it finished the cycle before this kill
         }
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
-        let s = Store::open(&db).unwrap().get(&job.id).unwrap().unwrap();
-        cursors.push(s.cycle.as_ref().map_or(ENTRIES, |c| c.cursor));
+        cursors.push(cursor());
     }
     eprintln!("runner kill test: {kills} kills at cursors {cursors:?}");
     let mut last = spawn();
