@@ -183,7 +183,7 @@ impl Engine {
         };
         self.metrics.command(kind.as_str(), outcome);
         if pause && result.as_ref().is_ok_and(|c| c.changed) {
-            self.pauses.paused(id);
+            self.pauses.paused(id, &self.metrics);
         }
         result.map(|c| c.state)
     }

@@ -41,19 +41,46 @@ pub enum HookAction {
 
 pub type Hook = Box<dyn FnMut(&str, HookPoint) -> HookAction + Send>;
 
-/// When operators paused jobs (in this process), to measure pause latency.
+/// Pairs a pause's commit with the runner stopping on it (in this process), to measure
+/// pause latency. Either side may arrive first: a runner can be refused in the instant
+/// between the pause's commit and the engine recording it, and then the latency is
+/// recorded as zero (it was shorter than that instant).
 #[derive(Default)]
-pub struct PauseBoard(Mutex<HashMap<String, Instant>>);
+pub struct PauseBoard(Mutex<PauseEvents>);
+
+#[derive(Default)]
+struct PauseEvents {
+    paused: HashMap<String, Instant>,
+    stopped: HashMap<String, Instant>,
+}
 
 impl PauseBoard {
-    pub fn paused(&self, id: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), Instant::now());
+    /// A pause of `id` committed now; returns the latency if a runner already stopped.
+    pub fn paused(&self, id: &str, metrics: &Metrics) {
+        let now = Instant::now();
+        let mut e = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A stop seen just before this record was this pause's; an older one was a
+        // pause by another process.
+        match e.stopped.remove(id) {
+            Some(at) if now.duration_since(at) < Duration::from_secs(1) => {
+                metrics.pause_latency(Duration::ZERO)
+            }
+            _ => {
+                e.paused.insert(id.to_string(), now);
+            }
+        }
     }
-    fn take(&self, id: &str) -> Option<Instant> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
+
+    /// A runner stopped work on `id` because it is paused.
+    fn stopped(&self, id: &str, metrics: &Metrics) {
+        let now = Instant::now();
+        let mut e = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match e.paused.remove(id) {
+            Some(at) => metrics.pause_latency(now.duration_since(at)),
+            None => {
+                e.stopped.insert(id.to_string(), now);
+            }
+        }
     }
 }
 
@@ -194,10 +221,8 @@ impl Runner {
     }
 
     fn refused(&self, id: &str, r: TransitionError) -> Turn {
-        if r == TransitionError::Paused
-            && let Some(at) = self.pauses.take(id)
-        {
-            self.metrics.pause_latency(at.elapsed());
+        if r == TransitionError::Paused {
+            self.pauses.stopped(id, &self.metrics);
         }
         tracing::info!(reason = %r, "stopped: a commit was refused");
         Turn::Stopped(r.to_string())
@@ -264,11 +289,11 @@ impl Runner {
                     Err(PageError::Store(e)) => return Err(Stop::Store(e)),
                 };
                 self.hook(&id, HookPoint::AfterPageCommit)?;
-                if state.quarantine.is_some()
-                    && state
-                        .quarantine
-                        .as_ref()
-                        .is_some_and(|q| q.next_attempt > self.clock.now())
+                // An escrow threshold quarantined the job: its next page would be refused.
+                if state
+                    .quarantine
+                    .as_ref()
+                    .is_some_and(|q| q.next_attempt > self.clock.now())
                 {
                     return Ok(Turn::Stopped("quarantined by an escrow threshold".into()));
                 }
@@ -456,15 +481,14 @@ impl Runner {
             }
             Ok(p)
         });
-        match result {
-            Ok(c) => {
+        match (result, connector_error) {
+            (Ok(c), _) => {
                 Metrics::add(&self.metrics.page_commits, 1);
                 Ok(c)
             }
-            Err(StoreError::Target(_)) if connector_error.is_some() => Err(PageError::Connector(
-                connector_error.unwrap_or_else(|| ConnectorError::transient("", "")),
-            )),
-            Err(e) => Err(PageError::Store(e)),
+            // The target failed inside the transaction, which rolled back.
+            (Err(StoreError::Target(_)), Some(e)) => Err(PageError::Connector(e)),
+            (Err(e), _) => Err(PageError::Store(e)),
         }
     }
 
@@ -527,8 +551,8 @@ impl Runner {
                 deletes,
             })
         });
-        match result {
-            Ok(c) => {
+        match (result, connector_error) {
+            (Ok(c), _) => {
                 if c.state.cycle.is_none() {
                     Metrics::add(&self.metrics.cycles_completed, 1);
                     if let Some(e) = &c.state.last_execution {
@@ -537,11 +561,8 @@ impl Runner {
                 }
                 Ok(Turn::Completed)
             }
-            Err(StoreError::Target(_)) if connector_error.is_some() => {
-                let e = connector_error.unwrap_or_else(|| ConnectorError::transient("", ""));
-                self.fail(state, token, e)
-            }
-            Err(e) => Err(Stop::Store(e)),
+            (Err(StoreError::Target(_)), Some(e)) => self.fail(state, token, e),
+            (Err(e), _) => Err(Stop::Store(e)),
         }
     }
 }
