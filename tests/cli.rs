@@ -180,6 +180,15 @@ fn serve_listens_answers_and_stops_on_sigterm() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The jobs commands work on the database while the service has it open.
+    let db = dir.path().join("serve.db");
+    let db = db.to_str().unwrap();
+    assert!(ok(&["jobs", "start", &id, "--db", db, "--sp", "sp"]).contains("(start)"));
+    assert!(ok(&["jobs", "list", "--db", db, "--sp", "sp"]).contains(&id));
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
