@@ -14,11 +14,7 @@ fn running() -> JobState {
         "generated.00000000000000000000000000000abc",
         "sp",
         "generated",
-        Settings {
-            values: BTreeMap::new(),
-            policy: Default::default(),
-            configured: true,
-        },
+        Settings::defaults(),
         now,
     );
     for input in [

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use rusqlite::{Connection, TransactionBehavior, params};
-use std::collections::BTreeMap;
 use std::time::Duration;
 use syncjob::job::{Command, Event, IsoDuration, JobState, Settings, time::epoch_for_tests};
 use syncjob::store::{Durability, Options, Store};
@@ -12,11 +11,7 @@ pub fn job(n: usize) -> JobState {
         format!("generated.{n:032x}"),
         "sp",
         "generated",
-        Settings {
-            values: BTreeMap::new(),
-            policy: Default::default(),
-            configured: true,
-        },
+        Settings::defaults(),
         epoch_for_tests(),
     )
 }

@@ -157,21 +157,41 @@ async fn authenticate(State(app): State<AppState>, req: Request, next: Next) -> 
 /// A request body of at most [`MAX_BODY`] bytes.
 struct Body(Bytes);
 
+/// A body over [`MAX_BODY`] is still read (and dropped) up to this, so the client can
+/// finish sending and read the 413; past it the connection is closed.
+const DRAIN: usize = 16 * MAX_BODY;
+
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        use http_body_util::BodyExt;
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY) {
+        if declared.is_some_and(|n| n > DRAIN) {
             return Err(ApiError::too_large());
         }
-        axum::body::to_bytes(req.into_body(), MAX_BODY)
-            .await
-            .map(Body)
-            .map_err(|_| ApiError::too_large())
+        let mut body = req.into_body();
+        let mut kept = Vec::new();
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| ApiError::bad_request(format!("the request body could not be read: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                total += data.len();
+                if total <= MAX_BODY {
+                    kept.extend_from_slice(&data);
+                } else if total > DRAIN {
+                    break;
+                }
+            }
+        }
+        if total > MAX_BODY {
+            return Err(ApiError::too_large());
+        }
+        Ok(Body(Bytes::from(kept)))
     }
 }
 

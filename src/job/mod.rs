@@ -6,7 +6,7 @@
 //! ```
 //! use syncjob::job::{self, Command, Input, JobState, Settings, Effect};
 //! # let now = job::time::epoch_for_tests();
-//! # let settings = Settings { values: Default::default(), policy: Default::default(), configured: true };
+//! # let settings = Settings::defaults();
 //! let mut state = JobState::new("generated.0123", "sp", "generated", settings, now);
 //! for input in [Input::Command(Command::Start), Input::Command(Command::Pause)] {
 //!     match job::apply(&state, &input, now) {

@@ -148,6 +148,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// No settings given, every figure at its default, and nothing required missing:
+    /// the settings of a template that needs none.
+    pub fn defaults() -> Self {
+        Self {
+            values: BTreeMap::new(),
+            policy: Policy::default(),
+            configured: true,
+        }
+    }
+
     /// Validates `pairs` merged over `base` (a PATCH keeps the names it does not send;
     /// an empty value removes a setting).
     pub fn merge(

@@ -12,15 +12,10 @@ use super::wire::{
     ExecutionCounters, QuarantineReason, ScheduleState, StatusCode, SynchronizationQuarantine,
 };
 use super::{Effect, TransitionError};
-use std::collections::BTreeMap;
 
 /// A job of each status, as a fixture for the table (and for tests).
 pub fn sample(code: StatusCode, now: Timestamp) -> JobState {
-    let settings = Settings {
-        values: BTreeMap::new(),
-        policy: Default::default(),
-        configured: true,
-    };
+    let settings = Settings::defaults();
     let mut s = JobState::new(
         "generated.00000000000000000000000000000001",
         "sp",

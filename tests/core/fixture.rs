@@ -30,11 +30,7 @@ pub fn fresh() -> JobState {
         "generated.00000000000000000000000000000abc",
         "sp",
         "generated",
-        Settings {
-            values: BTreeMap::new(),
-            policy: Default::default(),
-            configured: true,
-        },
+        Settings::defaults(),
         t0(),
     )
 }
