@@ -564,7 +564,7 @@ fn checkpoint(s: &JobState) -> String {
 }
 
 /// Builds the real input for a step from the harness's current state.
-fn input_for(s: &JobState, m_before_now: i64, step: &Step, cycles_begun: u64) -> Input {
+fn input_for(s: &JobState, step: &Step) -> Input {
     let token = |stale: Stale| {
         let t = s.lease.as_ref().map_or(0, |l| l.token);
         if stale == Stale::Token { t + 1000 } else { t }
@@ -573,7 +573,6 @@ fn input_for(s: &JobState, m_before_now: i64, step: &Step, cycles_begun: u64) ->
         (Some(c), st) if st != Stale::Activity => c.activity_id.clone(),
         _ => "abandoned-cycle".to_string(),
     };
-    let _ = m_before_now;
     match step {
         Step::Start => Command::Start.into(),
         Step::Pause => Command::Pause.into(),
@@ -594,7 +593,8 @@ fn input_for(s: &JobState, m_before_now: i64, step: &Step, cycles_begun: u64) ->
             } else {
                 Stale::No
             }),
-            activity_id: format!("act-{}", cycles_begun + 1),
+            // The state version is unique to this job state, so to this cycle.
+            activity_id: format!("act-{}", s.version),
             start_cursor: 0,
             total: None,
         }
@@ -692,29 +692,7 @@ impl StateMachineTest for Harness {
         let before = h.state.clone();
         let before_json = serde_json::to_string(&before).unwrap();
         let code_before = job::status_code(&before);
-        let input = input_for(&before, m.now, &step, m.cycles_begun.saturating_sub(1));
-        // `m` is the model after the step: the begin's activity number is its count.
-        let input = match (input, &step) {
-            (
-                Input::Event(Event::CycleBegan {
-                    token,
-                    start_cursor,
-                    total,
-                    ..
-                }),
-                _,
-            ) => Event::CycleBegan {
-                token,
-                activity_id: format!(
-                    "act-{}",
-                    m.cycles_begun.max(1) + u64::from(m.outcome == Outcome::Rejected)
-                ),
-                start_cursor,
-                total,
-            }
-            .into(),
-            (i, _) => i,
-        };
+        let input = input_for(&before, &step);
         let now = at(m);
         match job::apply(&before, &input, now) {
             Err(e) => {

@@ -376,11 +376,6 @@ impl Sim {
         {
             self.last_activity = Some(last.activity_identifier.clone());
             count("cycles completed");
-            let expected = if last.counters.count_imported_deltas > 0 || s.watermark.as_deref() != Some("0") {
-                self.params.changes_per_cycle
-            } else {
-                self.params.entries
-            };
             if std::env::var("SYNCJOB_SIM_TRACE").is_ok() {
                 for row in log.iter().rev() {
                     eprintln!(
@@ -389,17 +384,17 @@ impl Sim {
                     );
                 }
             }
-            if s.watermark.as_deref() == Some("0") {
-                assert_eq!(
-                    last.counters.count_imported, self.params.entries,
-                    "{ctx}: initial cycle imports"
-                );
+            // An initial cycle ends at watermark 0 and reads every user; an incremental
+            // one reads one change set.
+            let (expected, kind) = if s.watermark.as_deref() == Some("0") {
+                (self.params.entries, "initial")
             } else {
-                assert_eq!(
-                    last.counters.count_imported, expected,
-                    "{ctx}: incremental cycle imports"
-                );
-            }
+                (self.params.changes_per_cycle, "incremental")
+            };
+            assert_eq!(
+                last.counters.count_imported, expected,
+                "{ctx}: {kind} cycle imports"
+            );
         }
         if code == StatusCode::Paused {
             // Frozen: no runner turn may change a paused job's checkpoint.
