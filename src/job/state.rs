@@ -3,7 +3,7 @@
 //! computed by a function, never stored beside it.
 
 use super::settings::Settings;
-use super::time::{IsoDuration, Timestamp};
+use super::time::{IsoDuration, Timestamp, ser_opt_ts, ser_ts};
 use super::wire::{
     ExecutionCounters, ScheduleState, SynchronizationQuarantine, SynchronizationTaskExecution,
 };
@@ -33,8 +33,10 @@ impl EntryKey {
 pub struct Escrow {
     pub key: EntryKey,
     pub attempts: u32,
+    #[serde(serialize_with = "ser_ts")]
     pub first_failed: Timestamp,
     pub last_error: String,
+    #[serde(serialize_with = "ser_ts")]
     pub next_retry: Timestamp,
     /// The failure was of a reference (manager, group member) rather than the entry.
     pub reference: bool,
@@ -54,6 +56,7 @@ pub enum CycleKind {
 pub struct Cycle {
     pub activity_id: String,
     pub kind: CycleKind,
+    #[serde(serialize_with = "ser_ts")]
     pub began: Timestamp,
     /// The source position the next page starts at (an entry index or a byte offset).
     pub cursor: u64,
@@ -72,6 +75,7 @@ pub struct Cycle {
     /// An escrow threshold was crossed during this initial cycle: pause when it ends.
     pub pause_at_end: bool,
     /// When the last page (or the start) of this cycle was observed.
+    #[serde(serialize_with = "ser_ts")]
     pub observed: Timestamp,
 }
 
@@ -81,6 +85,7 @@ pub struct Cycle {
 pub struct Lease {
     pub holder: String,
     pub token: u64,
+    #[serde(serialize_with = "ser_ts")]
     pub expires: Timestamp,
     pub ttl: IsoDuration,
 }
@@ -91,6 +96,7 @@ pub struct Lease {
 pub struct Schedule {
     pub state: ScheduleState,
     /// When the next (non-quarantine) cycle is due; `None` before the first start.
+    #[serde(serialize_with = "ser_opt_ts")]
     pub next_due: Option<Timestamp>,
 }
 
@@ -101,6 +107,7 @@ pub struct JobState {
     pub id: String,
     pub service_principal_id: String,
     pub template_id: String,
+    #[serde(serialize_with = "ser_ts")]
     pub created: Timestamp,
     pub settings: Settings,
     pub schedule: Schedule,
@@ -117,7 +124,9 @@ pub struct JobState {
     pub last_execution: Option<SynchronizationTaskExecution>,
     pub last_successful_execution: Option<SynchronizationTaskExecution>,
     pub last_successful_execution_with_exports: Option<SynchronizationTaskExecution>,
+    #[serde(serialize_with = "ser_opt_ts")]
     pub steady_state_first_achieved: Option<Timestamp>,
+    #[serde(serialize_with = "ser_opt_ts")]
     pub steady_state_last_achieved: Option<Timestamp>,
     /// Entries present in the target, by object type.
     pub entry_counts: BTreeMap<String, i64>,

@@ -5,7 +5,7 @@
 //! value is a serde error), so clients and tests can read what the API writes.
 
 use super::settings::SettingPair;
-use super::time::{IsoDuration, Timestamp, never_if_none};
+use super::time::{IsoDuration, Timestamp, never_if_none, ser_opt_ts, ser_ts};
 use serde::{Deserialize, Serialize};
 
 /// `status.code`, derived by [`super::status_code`], never stored.
@@ -83,6 +83,7 @@ pub struct SynchronizationError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SynchronizationSchedule {
+    #[serde(serialize_with = "ser_opt_ts")]
     pub expiration: Option<Timestamp>,
     pub interval: IsoDuration,
     pub state: ScheduleState,
@@ -91,9 +92,12 @@ pub struct SynchronizationSchedule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SynchronizationQuarantine {
+    #[serde(serialize_with = "ser_ts")]
     pub current_began: Timestamp,
+    #[serde(serialize_with = "ser_ts")]
     pub next_attempt: Timestamp,
     pub reason: QuarantineReason,
+    #[serde(serialize_with = "ser_ts")]
     pub series_began: Timestamp,
     pub series_count: u64,
     pub error: Option<SynchronizationError>,
@@ -139,7 +143,9 @@ pub struct SynchronizationTaskExecution {
     pub activity_identifier: String,
     pub state: ExecutionState,
     pub error: Option<SynchronizationError>,
+    #[serde(serialize_with = "ser_ts")]
     pub time_began: Timestamp,
+    #[serde(serialize_with = "ser_ts")]
     pub time_ended: Timestamp,
     #[serde(flatten)]
     pub counters: ExecutionCounters,
@@ -151,6 +157,7 @@ pub struct SynchronizationProgress {
     pub completed_units: u64,
     pub total_units: u64,
     pub units: String,
+    #[serde(serialize_with = "ser_ts")]
     pub progress_observation_date_time: Timestamp,
 }
 
