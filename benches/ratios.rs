@@ -128,22 +128,44 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Alternates `rounds` batches of `a` and `b`; returns the median per-call times.
-fn interleave(rounds: usize, batch: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
-    let (mut ta, mut tb) = (vec![], vec![]);
-    for _ in 0..rounds {
+/// Per-call times of `a` and `b` measured in alternating batches, and the ratio.
+struct Paired {
+    a: Duration,
+    b: Duration,
+    /// Median over rounds of (b's batch time / a's batch time): each round's two
+    /// batches ran back to back, so a slow spell of the machine cancels out.
+    b_over_a: f64,
+}
+
+/// Runs `rounds` rounds of one batch of `a` and one of `b`, in the order ABBA, BAAB,
+/// … so neither side always follows the other; medians per call and of the ratios.
+fn interleave(rounds: usize, batch: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> Paired {
+    let timed = |f: &mut dyn FnMut()| {
         let t = Instant::now();
         for _ in 0..batch {
-            a();
+            f();
         }
-        ta.push(t.elapsed() / batch as u32);
-        let t = Instant::now();
-        for _ in 0..batch {
-            b();
-        }
-        tb.push(t.elapsed() / batch as u32);
+        t.elapsed() / batch as u32
+    };
+    let (mut ta, mut tb, mut ratios) = (vec![], vec![], vec![]);
+    for round in 0..rounds {
+        let (x, y) = if round % 2 == 0 {
+            let x = timed(&mut a);
+            (x, timed(&mut b))
+        } else {
+            let y = timed(&mut b);
+            (timed(&mut a), y)
+        };
+        ratios.push(y.as_secs_f64() / x.as_secs_f64());
+        ta.push(x);
+        tb.push(y);
     }
-    (median(ta), median(tb))
+    ratios.sort_by(f64::total_cmp);
+    Paired {
+        a: median(ta),
+        b: median(tb),
+        b_over_a: ratios[ratios.len() / 2],
+    }
 }
 
 fn main() {
@@ -155,24 +177,55 @@ fn main() {
         memory_child(args[i + 1].parse().unwrap());
         return;
     }
+    // `cargo bench --bench ratios -- commits` runs only the sections whose name
+    // contains the filter (commits, cycle, pause, memory).
+    let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
+    let run = |section: &str| filter.as_deref().is_none_or(|f| section.contains(f));
     let dir = tempfile::tempdir().unwrap();
     println!("| measurement | engine | raw rusqlite | engine/raw throughput |");
     println!("|---|---|---|---|");
-    for (name, d) in [("FULL", Durability::Full), ("NORMAL", Durability::Normal)] {
-        let mut engine = EngineCommits::new(dir.path(), &format!("e-{name}.db"), d);
-        let mut raw = RawCommits::new(dir.path(), &format!("r-{name}.db"), d);
-        let (e, r) = interleave(21, 100, || engine.commit(), || raw.commit());
+    if run("commits-full") {
+        commit_ratio(dir.path(), "FULL", Durability::Full, 41);
+    }
+    if run("commits-normal") {
+        commit_ratio(dir.path(), "NORMAL", Durability::Normal, 201);
+    }
+    if run("cycle") {
+        cycle_ratio(dir.path());
+    }
+    if run("pause") {
+        let (p50, p99, n) = pause_latency(dir.path());
         println!(
-            "| command commit, synchronous={name} | {:.1} µs | {:.1} µs | {:.2} |",
-            e.as_secs_f64() * 1e6,
-            r.as_secs_f64() * 1e6,
-            r.as_secs_f64() / e.as_secs_f64()
+            "\npause latency while a cycle runs ({n} pauses): median {:.2} ms, p99 {:.2} ms",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
         );
     }
+    if run("memory") {
+        println!("\npeak memory (VmHWM) of a process syncing N entries:");
+        for n in [10_000u64, 100_000, 1_000_000] {
+            println!("- {n} entries: {}", peak_memory(n));
+        }
+    }
+}
 
-    // An initial cycle against bulk-inserting the same rows, interleaved.
-    let e = Engine::open(dir.path().join("cycle.db")).unwrap();
-    let raw_db = dir.path().join("bulk.db");
+/// Commits that change a job against the raw baseline, interleaved.
+fn commit_ratio(dir: &std::path::Path, name: &str, d: Durability, rounds: usize) {
+    let mut engine = EngineCommits::new(dir, &format!("e-{name}.db"), d);
+    let mut raw = RawCommits::new(dir, &format!("r-{name}.db"), d);
+    let p = interleave(rounds, 100, || engine.commit(), || raw.commit());
+    println!(
+        "| command commit, synchronous={name} | {:.1} µs | {:.1} µs | {:.2} |",
+        p.a.as_secs_f64() * 1e6,
+        p.b.as_secs_f64() * 1e6,
+        p.b_over_a
+    );
+}
+
+/// An initial cycle against bulk-inserting the same rows, interleaved.
+fn cycle_ratio(dir: &std::path::Path) {
+    let e = Engine::open(dir.join("cycle.db")).unwrap();
+    let raw_db = dir.join("bulk.db");
     drop(Store::open(&raw_db).unwrap());
     let (mut te, mut tr) = (vec![], vec![]);
     for round in 0..5 {
@@ -186,14 +239,4 @@ fn main() {
         1e5 / mr.as_secs_f64(),
         mr.as_secs_f64() / me.as_secs_f64()
     );
-    let (p50, p99, n) = pause_latency(dir.path());
-    println!(
-        "\npause latency while a cycle runs ({n} pauses): median {:.2} ms, p99 {:.2} ms",
-        p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3
-    );
-    println!("\npeak memory (VmHWM) of a process syncing N entries:");
-    for n in [10_000u64, 100_000, 1_000_000] {
-        println!("- {n} entries: {}", peak_memory(n));
-    }
 }
