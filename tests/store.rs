@@ -55,6 +55,56 @@ fn a_database_built_from_the_frozen_0001_schema_upgrades_to_a_fresh_one() {
     assert_eq!(upgraded, fresh);
 }
 
+/// A version-1 database holds each job's settings inside its state JSON; version 2
+/// moves them to their own column. Jobs written by version 1 read back unchanged.
+#[test]
+fn jobs_written_by_schema_1_read_back_unchanged_after_the_upgrade() {
+    let dir = tmp();
+    let old = dir.path().join("old.db");
+    let mut jobs: Vec<JobState> = (0..3).map(|n| new_job(n, at(0))).collect();
+    jobs[1].settings.policy.page_size = 7;
+    jobs[1].settings.values.insert("pageSize".into(), "7".into());
+    jobs[2] = job::apply(&jobs[2], &Command::Start.into(), at(1)).unwrap().state;
+    {
+        let c = Connection::open(&old).unwrap();
+        c.execute_batch(include_str!("../migrations/0001_init.sql"))
+            .unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        for s in &jobs {
+            c.execute(
+                "INSERT INTO jobs (id, service_principal_id, template_id, version, code, due_at_ms,
+                                   created_at, state)
+                 VALUES (?1, ?2, ?3, ?4, 'NotRun', ?5, '2026-12-03T17:00:00Z', ?6)",
+                rusqlite::params![
+                    s.id,
+                    s.service_principal_id,
+                    s.template_id,
+                    s.version as i64,
+                    s.due_at().map(|t| t.timestamp_millis()),
+                    serde_json::to_string(s).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let mut st = Store::open(&old).unwrap();
+    for s in &jobs {
+        assert_eq!(st.get(&s.id).unwrap().as_ref(), Some(s));
+        let state: String = st
+            .conn()
+            .query_row("SELECT state FROM jobs WHERE id = ?1", [&s.id], |r| r.get(0))
+            .unwrap();
+        assert!(!state.contains("\"settings\""), "{state}");
+    }
+    assert_eq!(st.list_all().unwrap(), jobs);
+    let c = st.command(&jobs[1].id, None, Command::Start, at(2)).unwrap();
+    assert!(c.changed);
+    assert_eq!(c.state.settings.policy.page_size, 7);
+    drop(st);
+    let st = Store::open(&old).unwrap();
+    assert_eq!(st.get(&jobs[1].id).unwrap().unwrap(), c.state);
+}
+
 fn hash(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }
@@ -125,7 +175,7 @@ fn foreign_newer_and_damaged_files_are_refused_and_left_untouched() {
             e,
             StoreError::TooNew {
                 found: 99,
-                supported: 1,
+                supported: store::SCHEMA_VERSION,
                 ..
             }
         )

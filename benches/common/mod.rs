@@ -27,21 +27,6 @@ pub fn open(dir: &std::path::Path, name: &str, d: Durability) -> Store {
     .unwrap()
 }
 
-/// The baseline: the same schema (a database made by the store) and the same row
-/// contents, written with the minimal statements: one guarded UPDATE and one INSERT.
-fn baseline(dir: &std::path::Path, sync: &str, state: &JobState) -> (Connection, String) {
-    let path = dir.join(format!("raw-{sync}.db"));
-    let mut st = Store::open(&path).unwrap();
-    st.create(state, epoch_for_tests()).unwrap();
-    drop(st);
-    let c = Connection::open(&path).unwrap();
-    c.pragma_update(None, "journal_mode", "WAL").unwrap();
-    c.pragma_update(None, "synchronous", sync).unwrap();
-    c.pragma_update(None, "foreign_keys", "ON").unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    (c, serde_json::to_string(state).unwrap())
-}
-
 /// One engine commit that changes the job: pause/start (commands, FULL) or a lease
 /// claim/release (runner events, at the store's page durability).
 pub struct EngineCommits {
@@ -109,6 +94,21 @@ impl RawCommits {
         let state = job(1);
         let mut st = Store::open(&path).unwrap();
         st.create(&state, epoch_for_tests()).unwrap();
+        // The row the engine writes: a started job, and claimed for NORMAL's lease moves.
+        let _ = st
+            .command(&state.id, None, Command::Start, epoch_for_tests())
+            .unwrap();
+        if d == Durability::Normal {
+            let claim = Event::ClaimLease {
+                holder: "b".into(),
+                ttl: IsoDuration::from_mins(10),
+            };
+            let _ = st.event(&state.id, claim, epoch_for_tests()).unwrap();
+        }
+        let payload: String = st
+            .conn()
+            .query_row("SELECT state FROM jobs", [], |r| r.get(0))
+            .unwrap();
         drop(st);
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
@@ -118,9 +118,9 @@ impl RawCommits {
         conn.busy_timeout(Duration::from_secs(5)).unwrap();
         Self {
             conn,
-            payload: serde_json::to_string(&state).unwrap(),
+            payload,
             id: state.id,
-            v: 1,
+            v: if d == Durability::Normal { 3 } else { 2 },
             d,
         }
     }

@@ -109,6 +109,9 @@ pub struct JobState {
     pub template_id: String,
     #[serde(serialize_with = "ser_ts")]
     pub created: Timestamp,
+    /// The store keeps the settings in a column of their own and fills them in after
+    /// parsing the rest, hence the default when they are absent from the JSON.
+    #[serde(default = "Settings::defaults")]
     pub settings: Settings,
     pub schedule: Schedule,
     /// Present once an initial cycle completed since the last watermark reset.

@@ -6,6 +6,7 @@
 //! row with an UPDATE guarded by the version it read. Commands commit with
 //! `synchronous=FULL`; page commits use the configured [`Durability`].
 
+mod codec;
 mod error;
 pub mod open;
 mod read;
@@ -18,18 +19,22 @@ use crate::job::{self, Effect, Event, Input, IsoDuration, JobState, PageCommit, 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The schema, one file per version; append-only.
 /// The migrations, oldest first.
-const STEPS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_init.sql"))];
+const STEPS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0002_settings_column.sql")),
+];
 
 /// The embedded migrations (for `validate()` in tests).
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(STEPS)
 }
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How hard a commit pushes to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,17 +104,19 @@ pub struct Store {
 /// staged and published only after COMMIT, so the cache never holds a state the
 /// database does not. Sound because every commit bumps the version and job ids are
 /// never reused.
+/// States are shared (`Arc`) so that starting a transaction from one copies nothing.
 #[derive(Default)]
 struct StateCache {
-    states: std::collections::HashMap<String, JobState>,
-    staged: Vec<(String, Option<JobState>)>,
+    states: std::collections::HashMap<String, Arc<JobState>>,
+    staged: Vec<(String, Option<Arc<JobState>>)>,
 }
 
 impl StateCache {
     const CAPACITY: usize = 4096;
 
     fn stage(&mut self, id: &str, state: Option<&JobState>) {
-        self.staged.push((id.to_string(), state.cloned()));
+        self.staged
+            .push((id.to_string(), state.map(|s| Arc::new(s.clone()))));
     }
 
     fn publish(&mut self) {
@@ -267,8 +274,8 @@ impl Store {
             }
             tx.prepare_cached(
                 "INSERT INTO jobs (id, service_principal_id, template_id, version, code, due_at_ms,
-                                   lease_holder, lease_expires_ms, created_at, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   lease_holder, lease_expires_ms, created_at, state, settings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 state.id,
@@ -280,7 +287,8 @@ impl Store {
                 state.lease.as_ref().map(|l| l.holder.clone()),
                 state.lease.as_ref().map(|l| ms(l.expires)),
                 job::time::format_ts(&state.created),
-                to_json(state)?,
+                codec::checkpoint_json(state)?,
+                codec::settings_json(state)?,
             ])?;
             audit(tx, state, "operator", "create", status_code(state), now)?;
             Ok(())
@@ -378,7 +386,7 @@ impl Store {
                     ttl,
                 });
                 let loaded = Loaded {
-                    state: ticked.state,
+                    state: Arc::new(ticked.state),
                     verified: true,
                 };
                 match apply_in(tx, cache, loaded, &claim, now) {
@@ -420,16 +428,9 @@ pub struct PageHeader {
     pub from_cursor: u64,
 }
 
-fn to_json(state: &JobState) -> Result<String, StoreError> {
-    serde_json::to_string(state).map_err(|e| StoreError::BadState {
-        id: state.id.clone(),
-        reason: e.to_string(),
-    })
-}
-
 /// A job's state as a transaction started from it.
 struct Loaded {
-    state: JobState,
+    state: Arc<JobState>,
     /// Read from the row in this transaction (not taken from the cache unchecked).
     verified: bool,
 }
@@ -439,17 +440,17 @@ struct Loaded {
 fn load_in(tx: &Transaction, cache: &mut StateCache, id: &str) -> Result<Loaded, StoreError> {
     if let Some(s) = cache.states.get(id) {
         return Ok(Loaded {
-            state: s.clone(),
+            state: Arc::clone(s),
             verified: false,
         });
     }
-    let row: Option<(i64, String)> = tx
-        .prepare_cached("SELECT version, state FROM jobs WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<(i64, String, String)> = tx
+        .prepare_cached("SELECT version, settings, state FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let (version, json) = row.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+    let (version, settings, state) = row.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
     Ok(Loaded {
-        state: read::parse_state(id, version, &json)?,
+        state: Arc::new(codec::decode(id, version, &settings, &state)?),
         verified: true,
     })
 }
@@ -531,7 +532,7 @@ fn apply_in(
             .execute([&state.id])?;
         cache.stage(&state.id, None);
         return Ok(Committed {
-            state: loaded.state,
+            state: Arc::unwrap_or_clone(loaded.state),
             effects: t.effects,
             changed: true,
         });
@@ -541,12 +542,19 @@ fn apply_in(
     // only touch `due_at_ms` when the due time moved (most page commits keep it).
     let due = s.due_at().map(ms);
     let sql = if due == state.due_at().map(ms) {
-        "UPDATE jobs SET version = ?1, code = ?2, lease_holder = ?4, lease_expires_ms = ?5, state = ?6
+        "UPDATE jobs SET version = ?1, code = ?2, lease_holder = ?4, lease_expires_ms = ?5, state = ?6,
+                         settings = coalesce(?9, settings)
          WHERE id = ?7 AND version = ?8 AND ?3 IS ?3"
     } else {
         "UPDATE jobs SET version = ?1, code = ?2, due_at_ms = ?3, lease_holder = ?4,
-                         lease_expires_ms = ?5, state = ?6
+                         lease_expires_ms = ?5, state = ?6, settings = coalesce(?9, settings)
          WHERE id = ?7 AND version = ?8"
+    };
+    // Settings are encoded only by the (operator) commits that change them.
+    let settings = if s.settings != state.settings {
+        Some(codec::settings_json(s)?)
+    } else {
+        None
     };
     let n = tx.prepare_cached(sql)?.execute(params![
         s.version as i64,
@@ -554,9 +562,10 @@ fn apply_in(
         due,
         s.lease.as_ref().map(|l| l.holder.clone()),
         s.lease.as_ref().map(|l| ms(l.expires)),
-        to_json(s)?,
+        codec::checkpoint_json(s)?,
         s.id,
         state.version as i64,
+        settings,
     ])?;
     guarded(n, &loaded)?;
     audit(tx, s, input.actor(), &input.summary(), status_code(state), now)?;

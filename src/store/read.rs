@@ -1,6 +1,6 @@
 //! Reads: one job, a servicePrincipal's jobs, the audit log.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, codec};
 use crate::job::JobState;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -17,31 +17,16 @@ pub struct AuditRow {
     pub code_after: String,
 }
 
-/// Parses a stored state and checks it against its row's version.
-pub(super) fn parse_state(id: &str, version: i64, json: &str) -> Result<JobState, StoreError> {
-    let bad = |reason: String| StoreError::BadState {
-        id: id.to_string(),
-        reason,
-    };
-    let state: JobState = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
-    if state.version as i64 != version || state.id != id {
-        return Err(bad(format!(
-            "row says version {version}, state says {} of {}",
-            state.version, state.id
-        )));
-    }
-    Ok(state)
-}
-
 impl Store {
     /// The job `id`, if it exists.
     pub fn get(&self, id: &str) -> Result<Option<JobState>, StoreError> {
-        let row: Option<(i64, String)> = self
+        let row: Option<(i64, String, String)> = self
             .conn
-            .prepare_cached("SELECT version, state FROM jobs WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT version, settings, state FROM jobs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        row.map(|(v, json)| parse_state(id, v, &json)).transpose()
+        row.map(|(v, settings, state)| codec::decode(id, v, &settings, &state))
+            .transpose()
     }
 
     /// The job `id` if it belongs to servicePrincipal `sp`.
@@ -52,14 +37,14 @@ impl Store {
     /// The jobs of servicePrincipal `sp`, by id.
     pub fn list(&self, sp: &str) -> Result<Vec<JobState>, StoreError> {
         self.query_states(
-            "SELECT id, version, state FROM jobs WHERE service_principal_id = ?1 ORDER BY id",
+            "SELECT id, version, settings, state FROM jobs WHERE service_principal_id = ?1 ORDER BY id",
             Some(sp),
         )
     }
 
     /// Every job, by id.
     pub fn list_all(&self) -> Result<Vec<JobState>, StoreError> {
-        self.query_states("SELECT id, version, state FROM jobs ORDER BY id", None)
+        self.query_states("SELECT id, version, settings, state FROM jobs ORDER BY id", None)
     }
 
     fn query_states(&self, sql: &str, arg: Option<&str>) -> Result<Vec<JobState>, StoreError> {
@@ -69,14 +54,15 @@ impl Store {
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
             ))
         };
-        let rows: Vec<(String, i64, String)> = match arg {
+        let rows: Vec<(String, i64, String, String)> = match arg {
             Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
             None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
         };
         rows.iter()
-            .map(|(id, v, json)| parse_state(id, *v, json))
+            .map(|(id, v, settings, state)| codec::decode(id, *v, settings, state))
             .collect()
     }
 

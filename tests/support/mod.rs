@@ -146,6 +146,14 @@ pub fn gen_input(rng: &mut StdRng, s: &JobState) -> Input {
         }
         .into(),
         93..96 => Event::ReleaseLease { token: stale_token }.into(),
+        96..98 => {
+            // The settings live in their own column, written only when they change.
+            let mut settings = settings();
+            let page = [7u32, 50, 500][rng.random_range(0..3usize)];
+            settings.policy.page_size = page;
+            settings.values.insert("pageSize".into(), page.to_string());
+            Command::UpdateSettings(settings).into()
+        }
         _ => Event::Tick.into(),
     }
 }
