@@ -227,16 +227,22 @@ fn cycle_ratio(dir: &std::path::Path) {
     let e = Engine::open(dir.join("cycle.db")).unwrap();
     let raw_db = dir.join("bulk.db");
     drop(Store::open(&raw_db).unwrap());
-    let (mut te, mut tr) = (vec![], vec![]);
-    for round in 0..5 {
-        te.push(engine_initial(&e, 100_000));
-        tr.push(raw_bulk(&raw_db, 100_000, round));
-    }
-    let (me, mr) = (median(te), median(tr));
+    let mut round = 0;
+    let p = interleave(
+        7,
+        1,
+        || {
+            engine_initial(&e, 100_000);
+        },
+        || {
+            round += 1;
+            raw_bulk(&raw_db, 100_000, round);
+        },
+    );
     println!(
         "| initial cycle of 100,000 entries vs bulk insert of the same rows | {:.0} entries/s | {:.0} rows/s | {:.2} |",
-        1e5 / me.as_secs_f64(),
-        1e5 / mr.as_secs_f64(),
-        mr.as_secs_f64() / me.as_secs_f64()
+        1e5 / p.a.as_secs_f64(),
+        1e5 / p.b.as_secs_f64(),
+        p.b_over_a
     );
 }
