@@ -69,21 +69,24 @@ fn raw_bulk(path: &std::path::Path, n: u64, round: usize) -> Duration {
 }
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
     v.sort();
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Pause latency: pauses a running 1,000,000-entry cycle again and again and reads the
 /// runner's measurement (pause commit to the runner stopping work on the job).
-fn pause_latency(dir: &std::path::Path) -> (Duration, Duration, usize) {
+fn pause_latency(dir: &std::path::Path, entries: u64, pauses: usize) -> (Duration, Duration, usize) {
     let e = Engine::open_with(dir.join("pause.db"), EngineOptions::default()).unwrap();
     let j = e
-        .create("sp", "generated", &[setting("entries", 1_000_000)])
+        .create("sp", "generated", &[setting("entries", entries)])
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let handles = e.spawn_runners(1, stop.clone()).unwrap();
     let _ = e.start("sp", &j.id).unwrap();
-    for i in 0..60 {
+    for i in 0..pauses as u64 {
         std::thread::sleep(Duration::from_millis(15 + (i * 7) % 40));
         let _ = e.pause("sp", &j.id).unwrap();
         let t = Instant::now();
@@ -170,9 +173,11 @@ fn interleave(rounds: usize, batch: usize, mut a: impl FnMut(), mut b: impl FnMu
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--list" || a == "--test") {
-        return; // `cargo test --benches` and `cargo bench -- --list` probe bench binaries
+    if args.iter().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` probes bench binaries
     }
+    // `cargo bench -- --test` (CI) runs every section once, small, so none rots.
+    let smoke = args.iter().any(|a| a == "--test");
     if let Some(i) = args.iter().position(|a| a == "--memory-child") {
         memory_child(args[i + 1].parse().unwrap());
         return;
@@ -182,19 +187,23 @@ fn main() {
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
     let run = |section: &str| filter.as_deref().is_none_or(|f| section.contains(f));
     let dir = tempfile::tempdir().unwrap();
+    if smoke {
+        println!("smoke run (--test): every section once, too small to measure anything");
+    }
     println!("| measurement | engine | raw rusqlite | engine/raw throughput |");
     println!("|---|---|---|---|");
+    let scale = |full: usize, small: usize| if smoke { small } else { full };
     if run("commits-full") {
-        commit_ratio(dir.path(), "FULL", Durability::Full, 41);
+        commit_ratio(dir.path(), "FULL", Durability::Full, scale(41, 2));
     }
     if run("commits-normal") {
-        commit_ratio(dir.path(), "NORMAL", Durability::Normal, 201);
+        commit_ratio(dir.path(), "NORMAL", Durability::Normal, scale(201, 2));
     }
     if run("cycle") {
-        cycle_ratio(dir.path());
+        cycle_ratio(dir.path(), scale(100_000, 1_000) as u64, scale(7, 2));
     }
     if run("pause") {
-        let (p50, p99, n) = pause_latency(dir.path());
+        let (p50, p99, n) = pause_latency(dir.path(), scale(1_000_000, 100_000) as u64, scale(60, 3));
         println!(
             "\npause latency while a cycle runs ({n} pauses): median {:.2} ms, p99 {:.2} ms",
             p50.as_secs_f64() * 1e3,
@@ -203,7 +212,12 @@ fn main() {
     }
     if run("memory") {
         println!("\npeak memory (VmHWM) of a process syncing N entries:");
-        for n in [10_000u64, 100_000, 1_000_000] {
+        let sizes: &[u64] = if smoke {
+            &[1_000]
+        } else {
+            &[10_000, 100_000, 1_000_000]
+        };
+        for &n in sizes {
             println!("- {n} entries: {}", peak_memory(n));
         }
     }
@@ -223,26 +237,26 @@ fn commit_ratio(dir: &std::path::Path, name: &str, d: Durability, rounds: usize)
 }
 
 /// An initial cycle against bulk-inserting the same rows, interleaved.
-fn cycle_ratio(dir: &std::path::Path) {
+fn cycle_ratio(dir: &std::path::Path, entries: u64, rounds: usize) {
     let e = Engine::open(dir.join("cycle.db")).unwrap();
     let raw_db = dir.join("bulk.db");
     drop(Store::open(&raw_db).unwrap());
     let mut round = 0;
     let p = interleave(
-        7,
+        rounds,
         1,
         || {
-            engine_initial(&e, 100_000);
+            engine_initial(&e, entries);
         },
         || {
             round += 1;
-            raw_bulk(&raw_db, 100_000, round);
+            raw_bulk(&raw_db, entries, round);
         },
     );
     println!(
-        "| initial cycle of 100,000 entries vs bulk insert of the same rows | {:.0} entries/s | {:.0} rows/s | {:.2} |",
-        1e5 / p.a.as_secs_f64(),
-        1e5 / p.b.as_secs_f64(),
+        "| initial cycle of {entries} entries vs bulk insert of the same rows | {:.0} entries/s | {:.0} rows/s | {:.2} |",
+        entries as f64 / p.a.as_secs_f64(),
+        entries as f64 / p.b.as_secs_f64(),
         p.b_over_a
     );
 }

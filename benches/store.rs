@@ -118,10 +118,10 @@ fn claims(c: &mut Criterion) {
         .execute_batch(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99999)
              INSERT INTO jobs (id, service_principal_id, template_id, version, code, due_at_ms,
-                               lease_holder, lease_expires_ms, created_at, state)
+                               lease_holder, lease_expires_ms, created_at, state, settings)
              SELECT 'x' || i, service_principal_id, template_id, version, code,
                     CASE WHEN i % 100 = 0 THEN due_at_ms ELSE due_at_ms + 86400000 END,
-                    NULL, NULL, created_at, replace(state, id, 'x' || i)
+                    NULL, NULL, created_at, replace(state, id, 'x' || i), settings
              FROM jobs, n WHERE id = (SELECT id FROM jobs LIMIT 1);",
         )
         .unwrap();
