@@ -1,6 +1,8 @@
 //! Ratios measured in one run, interleaved so both sides see the same machine and
-//! disk: batches of engine work and of its raw rusqlite baseline alternate, and the
-//! ratio of median batch times is reported. `cargo bench --bench ratios`.
+//! disk: in each round a batch of engine work and a batch of its raw rusqlite baseline
+//! run back to back (ABBA order, so neither always goes first), and the median of the
+//! per-round ratios is reported: a slow spell of the machine hits both sides of a round
+//! and cancels out. `cargo bench --bench ratios [-- normal|full|commits|cycle|pause|memory]`.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -182,13 +184,17 @@ fn main() {
         memory_child(args[i + 1].parse().unwrap());
         return;
     }
-    // `cargo bench --bench ratios -- commits` runs only the sections whose name
-    // contains the filter (commits, cycle, pause, memory).
-    let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
-    let run = |section: &str| filter.as_deref().is_none_or(|f| section.contains(f));
+    // `cargo bench --bench ratios -- commits pause` runs only the sections whose name
+    // contains one of the filters (commits-full, commits-normal, cycle, pause, memory).
+    let filters: Vec<&str> = args[1..]
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        .collect();
+    let run = |section: &str| filters.is_empty() || filters.iter().any(|f| section.contains(f));
     let dir = tempfile::tempdir().unwrap();
     if smoke {
-        println!("smoke run (--test): every section once, too small to measure anything");
+        println!("smoke run (--test): each selected section once, too small to measure anything");
     }
     println!("| measurement | engine | raw rusqlite | engine/raw throughput |");
     println!("|---|---|---|---|");
