@@ -444,13 +444,9 @@ fn load_in(tx: &Transaction, cache: &mut StateCache, id: &str) -> Result<Loaded,
             verified: false,
         });
     }
-    let row: Option<(i64, String, String)> = tx
-        .prepare_cached("SELECT version, settings, state FROM jobs WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let (version, settings, state) = row.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+    let state = read::load_row(tx, id)?.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
     Ok(Loaded {
-        state: Arc::new(codec::decode(id, version, &settings, &state)?),
+        state: Arc::new(state),
         verified: true,
     })
 }

@@ -2,7 +2,7 @@
 
 use super::{Store, StoreError, codec};
 use crate::job::JobState;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// One row of the audit log.
@@ -17,16 +17,20 @@ pub struct AuditRow {
     pub code_after: String,
 }
 
+/// The job `id` read from its row (through a transaction, or not), if it exists.
+pub(super) fn load_row(conn: &Connection, id: &str) -> Result<Option<JobState>, StoreError> {
+    let row: Option<(i64, String, String)> = conn
+        .prepare_cached("SELECT version, settings, state FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(v, settings, state)| codec::decode(id, v, &settings, &state))
+        .transpose()
+}
+
 impl Store {
     /// The job `id`, if it exists.
     pub fn get(&self, id: &str) -> Result<Option<JobState>, StoreError> {
-        let row: Option<(i64, String, String)> = self
-            .conn
-            .prepare_cached("SELECT version, settings, state FROM jobs WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        row.map(|(v, settings, state)| codec::decode(id, v, &settings, &state))
-            .transpose()
+        load_row(&self.conn, id)
     }
 
     /// The job `id` if it belongs to servicePrincipal `sp`.
