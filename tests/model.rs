@@ -215,6 +215,7 @@ enum Step {
     },
     Advance(i64),
     Claim,
+    Renew(Stale),
     Release(Stale),
     Begin(Stale),
     Page {
@@ -306,6 +307,7 @@ impl ReferenceStateMachine for Reference {
                 .prop_map(|(configured, interval)| Step::Settings { configured, interval }),
             4 => clock_step().prop_map(Step::Advance),
             4 => Just(Step::Claim),
+            2 => stale().prop_map(Step::Renew),
             1 => stale().prop_map(Step::Release),
             4 => stale().prop_map(Step::Begin),
             10 => (0u64..8, proptest::collection::vec((0u32..24, prop::bool::weighted(0.2)), 0..5), ids(), ids(), ids(), stale())
@@ -402,6 +404,19 @@ fn model_apply(m: &mut Model, step: &Step) -> bool {
             }
             m.last_token += 1;
             m.lease = Some((m.last_token, now + TTL));
+        }
+        Step::Renew(stale) => {
+            let stale = if *stale == Stale::Token {
+                Stale::Token
+            } else {
+                Stale::No
+            };
+            if !(m.runner_ok(stale) && m.sched != Sched::Disabled) {
+                return false;
+            }
+            if let Some((token, _)) = m.lease {
+                m.lease = Some((token, now + TTL));
+            }
         }
         Step::Release(stale) => {
             if m.lease.is_none() || *stale == Stale::Token {
@@ -586,6 +601,7 @@ fn input_for(s: &JobState, step: &Step) -> Input {
             ttl: IsoDuration::from_secs(TTL as u64),
         }
         .into(),
+        Step::Renew(stale) => Event::RenewLease { token: token(*stale) }.into(),
         Step::Release(stale) => Event::ReleaseLease { token: token(*stale) }.into(),
         Step::Begin(stale) => Event::CycleBegan {
             token: token(if *stale == Stale::Token {
@@ -785,9 +801,11 @@ impl StateMachineTest for Harness {
         assert_eq!(s.escrows_pruned, m.pruned, "escrowsPruned");
         assert_eq!(s.force_deletes, m.force, "forceDeletes");
         assert_eq!(
-            s.lease.as_ref().map(|l| l.token),
-            m.lease.map(|(t, _)| t),
-            "lease token"
+            s.lease
+                .as_ref()
+                .map(|l| (l.token, (l.expires - epoch_for_tests()).num_seconds())),
+            m.lease,
+            "lease token and expiry"
         );
         let escrow_ids: BTreeSet<String> = s.escrows.iter().map(|e| e.key.id.clone()).collect();
         let model_ids: BTreeSet<String> = m.escrows.keys().map(|i| key(*i).id).collect();

@@ -231,14 +231,26 @@ fn commands_are_guarded_audited_and_no_ops_write_nothing() {
         st.command(&id, Some("sp-2"), Command::Pause, at(1)),
         Err(StoreError::NotFound { .. })
     ));
-    // Writing behind the store's back is caught by the version guard's effects.
+    // Writing behind the store's back: the guarded UPDATE of the cached version changes
+    // no row, the fresh read finds a row that disagrees with itself, and nothing is
+    // overwritten.
     st.conn()
         .execute("UPDATE jobs SET version = version + 5 WHERE id = ?1", [&id])
         .unwrap();
+    let row = |st: &Store| -> (i64, String) {
+        st.conn()
+            .query_row("SELECT version, state FROM jobs WHERE id = ?1", [&id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+    };
+    let tampered = row(&st);
     assert!(matches!(
         st.command(&id, None, Command::Pause, at(2)),
         Err(StoreError::BadState { .. })
     ));
+    assert_eq!(row(&st), tampered, "the guard overwrote a row it did not read");
+    assert_eq!(st.transitions(&id, 10).unwrap().len(), 2);
 }
 
 #[test]
@@ -280,6 +292,38 @@ fn a_stale_lease_holders_page_fails_and_changes_nothing() {
     ));
     assert_eq!(st.get(&id).unwrap().unwrap(), before);
     assert_eq!(target::count_present(st.conn(), &id).unwrap(), 0);
+}
+
+#[test]
+fn a_renewed_lease_is_not_taken_over_and_a_stale_renewal_changes_nothing() {
+    let dir = tmp();
+    let mut st = Store::open(dir.path().join("r.db")).unwrap();
+    let id = started(&mut st, 1);
+    // at(n) is 30 s × n: a 60 s lease claimed at at(0) expires at at(2).
+    let ttl = IsoDuration::from_secs(60);
+    let a = st.claim_due("runner-a", 10, ttl, at(0)).unwrap();
+    let c = st.renew(&id, a[0].token, at(0)).unwrap();
+    assert!(!c.changed, "a renewal at the claim's instant moves nothing");
+    let c = st.renew(&id, a[0].token, at(1)).unwrap();
+    assert!(c.changed);
+    assert_eq!(c.state.lease.as_ref().unwrap().expires, at(3));
+    assert_eq!(st.get(&id).unwrap().unwrap(), c.state);
+    assert_eq!(
+        st.transitions(&id, 1).unwrap()[0].input,
+        format!("renewLease({})", a[0].token)
+    );
+    // The claim's own expiry has passed, the renewal's has not: still held.
+    assert!(st.claim_due("runner-b", 10, ttl, at(2)).unwrap().is_empty());
+    // Past the renewal: B takes over, and A's renewal is refused and writes nothing.
+    let b = st.claim_due("runner-b", 10, ttl, at(3)).unwrap();
+    assert_eq!(b.len(), 1);
+    let before = st.get(&id).unwrap().unwrap();
+    assert!(matches!(
+        st.renew(&id, a[0].token, at(3)),
+        Err(StoreError::Refused(TransitionError::LeaseLost { .. }))
+    ));
+    assert_eq!(st.get(&id).unwrap().unwrap(), before);
+    assert_eq!(st.transitions(&id, 1).unwrap()[0].version, before.version);
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub enum Effect {
     /// Emitted when a start, restart, cycle end or failure makes the job due at `at`.
     /// The runtime wakes a runner at or after `at` (the store indexes the due time).
     CycleDue { at: Timestamp },
-    /// Emitted by `ClaimLease`. The runner that asked holds the job until `expires`
+    /// Emitted by `ClaimLease` and `RenewLease`. The runner that asked holds the job until `expires`
     /// and must present `token` with every cycle event.
     LeaseGranted { token: u64, expires: Timestamp },
     /// Emitted by pause, quarantine, disable, delete and cycle end. A runner working

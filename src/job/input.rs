@@ -122,6 +122,11 @@ pub enum Event {
         holder: String,
         ttl: IsoDuration,
     },
+    /// Extends the lease `token` by its TTL from now: a runner busy on something other
+    /// than page commits (a slow source, a long export) keeps the job. Pages renew too.
+    RenewLease {
+        token: u64,
+    },
     ReleaseLease {
         token: u64,
     },
@@ -178,6 +183,7 @@ impl Input {
             Input::Command(c) => c.kind().to_string(),
             Input::Event(Event::Tick) => "tick".into(),
             Input::Event(Event::ClaimLease { holder, .. }) => format!("claimLease({holder})"),
+            Input::Event(Event::RenewLease { token }) => format!("renewLease({token})"),
             Input::Event(Event::ReleaseLease { token }) => format!("releaseLease({token})"),
             Input::Event(Event::CycleBegan {
                 activity_id,

@@ -275,6 +275,18 @@ fn event(
             });
             fx.push(Effect::LeaseGranted { token, expires });
         }
+        Event::RenewLease { token } => {
+            check_runner(old, *token)?;
+            if old.schedule.state == ScheduleState::Disabled {
+                return Err(TransitionError::Disabled);
+            }
+            renew(s, now);
+            let expires = s.lease.as_ref().map_or(now, |l| l.expires);
+            fx.push(Effect::LeaseGranted {
+                token: *token,
+                expires,
+            });
+        }
         Event::ReleaseLease { token } => match &s.lease {
             Some(l) if l.token == *token => s.lease = None,
             other => {
@@ -420,7 +432,7 @@ fn malformed(reason: &str) -> TransitionError {
     }
 }
 
-/// A page extends the lease: a runner that commits is alive.
+/// A page (or an explicit renewal) extends the lease: a runner that commits is alive.
 fn renew(s: &mut JobState, now: Timestamp) {
     if let Some(l) = &mut s.lease {
         l.expires = add(now, l.ttl);

@@ -414,6 +414,12 @@ impl Store {
         self.transact(Durability::Full, |tx, _| write(tx))
     }
 
+    /// Extends the lease `token` of job `id` by its TTL from `now`. Refused (`LeaseLost`)
+    /// once another runner took the job over, and (`Paused`) once the job was paused.
+    pub fn renew(&mut self, id: &str, token: u64, now: Timestamp) -> Result<Committed, StoreError> {
+        self.event(id, Event::RenewLease { token }, now)
+    }
+
     /// Releases the lease `token` of job `id`.
     pub fn release(&mut self, id: &str, token: u64, now: Timestamp) -> Result<Committed, StoreError> {
         self.event(id, Event::ReleaseLease { token }, now)

@@ -145,7 +145,8 @@ pub fn gen_input(rng: &mut StdRng, s: &JobState) -> Input {
             fatal: rng.random_bool(0.2),
         }
         .into(),
-        93..96 => Event::ReleaseLease { token: stale_token }.into(),
+        93..95 => Event::ReleaseLease { token: stale_token }.into(),
+        95..96 => Event::RenewLease { token: stale_token }.into(),
         96..98 => {
             // The settings live in their own column, written only when they change.
             let mut settings = settings();
