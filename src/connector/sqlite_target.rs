@@ -8,7 +8,7 @@ use rusqlite::Connection;
 
 fn storage(e: StoreError) -> ConnectorError {
     match e {
-        StoreError::DiskFull | StoreError::Busy { .. } => {
+        StoreError::DiskFull | StoreError::WriteFailed { .. } | StoreError::Busy { .. } => {
             ConnectorError::transient("TargetUnavailable", e.to_string())
         }
         other => ConnectorError::fatal("TargetUnavailable", other.to_string()),

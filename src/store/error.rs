@@ -44,6 +44,10 @@ pub enum StoreError {
     Busy { attempts: u32 },
     #[error("the disk is full (or the database reached its size limit); nothing was changed")]
     DiskFull,
+    /// The operating system failed a read or write (`SQLITE_IOERR`): the transaction
+    /// was rolled back; the store works again once the device does.
+    #[error("the disk failed a write or read ({reason}); nothing was changed")]
+    WriteFailed { reason: String },
     #[error("stored state of job {id} cannot be read: {reason}")]
     BadState { id: String, reason: String },
     #[error("migration failed: {0}")]
@@ -59,7 +63,9 @@ impl From<rusqlite::Error> for StoreError {
         use rusqlite::ErrorCode::*;
         match e.sqlite_error_code() {
             Some(DiskFull) => StoreError::DiskFull,
-            Some(SystemIoFailure) => StoreError::DiskFull,
+            Some(SystemIoFailure) => StoreError::WriteFailed {
+                reason: e.to_string(),
+            },
             Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy { attempts: 1 },
             _ => StoreError::Sqlite(e),
         }
@@ -70,5 +76,32 @@ impl StoreError {
     /// Worth retrying the whole transaction.
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Busy { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+    use rusqlite::ffi;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn storage_failures_get_their_own_types() {
+        assert!(matches!(
+            StoreError::from(sqlite(ffi::SQLITE_FULL)),
+            StoreError::DiskFull
+        ));
+        let io = StoreError::from(sqlite(ffi::SQLITE_IOERR_WRITE));
+        assert!(matches!(io, StoreError::WriteFailed { .. }), "{io:?}");
+        assert!(StoreError::from(sqlite(ffi::SQLITE_BUSY_SNAPSHOT)).is_busy());
+        assert!(StoreError::from(sqlite(ffi::SQLITE_BUSY)).is_busy());
+        assert!(StoreError::from(sqlite(ffi::SQLITE_LOCKED)).is_busy());
+        assert!(matches!(
+            StoreError::from(sqlite(ffi::SQLITE_CONSTRAINT)),
+            StoreError::Sqlite(_)
+        ));
     }
 }
