@@ -396,6 +396,34 @@ fn disk_full_is_typed_changes_nothing_and_the_store_recovers() {
     assert_eq!(ok, "ok");
 }
 
+/// Commands always commit with `synchronous=FULL`; runner commits with the configured
+/// page durability (contract section 5.5).
+#[test]
+fn commands_commit_full_and_runner_commits_at_the_page_durability() {
+    let dir = tmp();
+    let options = Options {
+        page_durability: store::Durability::Normal,
+        ..Options::default()
+    };
+    let mut st = Store::open_with(dir.path().join("d.db"), options).unwrap();
+    let synchronous = |st: &Store| -> i64 {
+        st.conn()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    };
+    let (normal, full) = (1, 2);
+    let id = started(&mut st, 1);
+    assert_eq!(synchronous(&st), full, "create and start");
+    let c = st.claim_due("r", 1, IsoDuration::from_mins(10), at(1)).unwrap();
+    assert_eq!(synchronous(&st), normal, "claim");
+    let _ = st.command(&id, None, Command::Pause, at(2)).unwrap();
+    assert_eq!(synchronous(&st), full, "pause");
+    let _ = st.release(&id, c[0].token, at(3)).unwrap();
+    assert_eq!(synchronous(&st), normal, "release");
+    let _ = st.command(&id, None, Command::Start, at(4)).unwrap();
+    assert_eq!(synchronous(&st), full, "start");
+}
+
 #[test]
 fn the_due_job_query_uses_its_index() {
     let st = Store::open(":memory:").unwrap();
