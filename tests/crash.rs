@@ -3,7 +3,8 @@
 //! prints `ACK i` after each. The parent SIGKILLs it after a seeded random delay,
 //! reopens the file, runs `PRAGMA integrity_check`, and checks that every job equals the
 //! pure core's state after the acknowledged prefix, or after that prefix plus the one
-//! operation in flight; then it starts a new child from there. `SYNCJOB_CRASH_KILLS`
+//! operation in flight; then it starts a new child from there. Children alternate
+//! between FULL and NORMAL page durability. `SYNCJOB_CRASH_KILLS`
 //! raises the number of kills (default 200); `SYNCJOB_CRASH_SEED` replays a seed.
 
 mod support;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::*;
 use syncjob::job::{self, EntryKey, Event, Input, JobState};
-use syncjob::store::{Options, Store, StoreError, target};
+use syncjob::store::{Durability, Options, Store, StoreError, target};
 
 const JOBS: usize = 3;
 const CHILD_ENV: &str = "SYNCJOB_CRASH_CHILD";
@@ -72,7 +73,17 @@ fn crash_child() {
         .unwrap()
         .parse()
         .unwrap();
-    let mut st = Store::open_with(&path, Options::default()).unwrap();
+    // Every other child commits its runner events at NORMAL: kill -9 keeps what reached
+    // the OS, so the promise is the same under either page durability.
+    let page_durability = match std::env::var("SYNCJOB_CRASH_CHILD_DURABILITY").as_deref() {
+        Ok("normal") => Durability::Normal,
+        _ => Durability::Full,
+    };
+    let options = Options {
+        page_durability,
+        ..Options::default()
+    };
+    let mut st = Store::open_with(&path, options).unwrap();
     let mut out = std::io::stdout().lock();
     // libtest has written "test name ... " without a newline: start a fresh line.
     writeln!(out).unwrap();
@@ -115,12 +126,15 @@ fn run_crash_test() {
     let exe = std::env::current_exe().unwrap();
     let mut delay_rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    // states[k] = reference after operations 0..=k (operation 0 creates the jobs).
+    // states[k - base] = reference after operations 0..=k (operation 0 creates the
+    // jobs). Only the operations since the last state the file was seen to hold are
+    // kept, so memory stays flat however many kills a soak asks for.
     let first = Snapshot {
         jobs: (0..JOBS).map(|n| new_job(n, at(0))).collect(),
         rows: BTreeMap::new(),
     };
     let mut states: Vec<Snapshot> = vec![first];
+    let mut base = 0u64;
     let mut accepted = BTreeMap::new();
     let mut start = 0u64;
     let mut created = false;
@@ -130,6 +144,10 @@ fn run_crash_test() {
             .env(CHILD_ENV, &db)
             .env("SYNCJOB_CRASH_CHILD_SEED", seed.to_string())
             .env("SYNCJOB_CRASH_CHILD_START", start.to_string())
+            .env(
+                "SYNCJOB_CRASH_CHILD_DURABILITY",
+                if kill % 2 == 1 { "normal" } else { "full" },
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -170,8 +188,8 @@ fn run_crash_test() {
             created = true;
         }
         let acked = acked.unwrap_or(start.saturating_sub(1));
-        while (states.len() as u64) <= acked + 1 {
-            let i = states.len() as u64;
+        while base + (states.len() as u64) <= acked + 1 {
+            let i = base + states.len() as u64;
             let next = step(seed, i, &states[states.len() - 1], &mut accepted);
             states.push(next);
         }
@@ -197,7 +215,8 @@ fn run_crash_test() {
                 })
                 .collect(),
         };
-        let a = acked as usize;
+        // A child acknowledges from `start` on, and the file held operation start - 1.
+        let a = (acked - base) as usize;
         start = if stored == states[a + 1] {
             acked + 2
         } else {
@@ -236,7 +255,10 @@ fn run_crash_test() {
             );
             acked + 1
         };
-        states.truncate(start as usize);
+        // Keep the reference after operation start - 1 (what the file holds) and nothing older.
+        states.truncate((start - base) as usize);
+        states.drain(..states.len() - 1);
+        base = start - 1;
     }
     eprintln!("crash test: reached operation {start}; accepted by kind: {accepted:?}");
     assert!(
