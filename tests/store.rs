@@ -196,6 +196,48 @@ fn foreign_newer_and_damaged_files_are_refused_and_left_untouched() {
     assert_refused_untouched(&truncated, |e| matches!(e, StoreError::Corrupt { .. }));
 }
 
+/// A damaged page past the header cannot be seen at open without reading the whole
+/// file; the first read or commit that meets it gets `Corrupt`, naming the file, and
+/// nothing is written.
+#[test]
+fn a_damaged_page_is_corrupt_at_the_first_read_or_commit_that_meets_it() {
+    let dir = tmp();
+    let p = dir.path().join("damaged.db");
+    let ids: Vec<String> = {
+        let mut st = Store::open(&p).unwrap();
+        let ids = (0..300).map(|i| started(&mut st, i)).collect();
+        st.conn().pragma_update(None, "journal_mode", "DELETE").unwrap();
+        ids
+    };
+    let mut bytes = std::fs::read(&p).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 8 * page, "several pages of jobs");
+    // Every page but the first (the header and the schema) becomes noise.
+    for (i, b) in bytes.iter_mut().enumerate().skip(page) {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    std::fs::write(&p, &bytes).unwrap();
+    let corrupt = |e: &StoreError| {
+        matches!(e, StoreError::Corrupt { path, .. } if path == &p) && e.to_string().contains("damaged.db")
+    };
+    let mut st = match Store::open(&p) {
+        Ok(st) => st,
+        // Open reads the header and the schema only; refusing the file is right too.
+        Err(e) => {
+            assert!(corrupt(&e), "{e:?}");
+            return;
+        }
+    };
+    let e = st.list_all().unwrap_err();
+    assert!(corrupt(&e), "{e:?}");
+    let e = st.get(&ids[150]).unwrap_err();
+    assert!(corrupt(&e), "{e:?}");
+    let e = st.command(&ids[150], None, Command::Pause, at(1)).unwrap_err();
+    assert!(corrupt(&e), "{e:?}");
+    let e = st.transitions(&ids[150], 5).unwrap_err();
+    assert!(corrupt(&e), "{e:?}");
+}
+
 #[test]
 fn missing_and_empty_files_become_new_databases() {
     let dir = tmp();

@@ -73,6 +73,25 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl StoreError {
+    /// Names the file in a corruption that SQLite found while reading or writing (a
+    /// damaged page that the checks at open, which read only the header, cannot see).
+    pub(super) fn in_file(self, path: &std::path::Path) -> Self {
+        match &self {
+            StoreError::Sqlite(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+                ) =>
+            {
+                StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                }
+            }
+            _ => self,
+        }
+    }
+
     /// Worth retrying the whole transaction.
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Busy { .. })

@@ -154,15 +154,7 @@ impl Store {
         if !in_memory {
             open::inspect(&path, SCHEMA_VERSION)?;
         }
-        let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
-                StoreError::Corrupt {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                }
-            }
-            _ => StoreError::from(e),
-        };
+        let corrupt = |e: rusqlite::Error| StoreError::from(e).in_file(&path);
         let mut conn = Connection::open(&path).map_err(corrupt)?;
         conn.busy_timeout(options.busy_timeout).map_err(corrupt)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
@@ -257,7 +249,7 @@ impl Store {
                     std::thread::sleep(Duration::from_millis(5 << attempt.min(6)));
                 }
                 Err(e) if e.is_busy() => return Err(StoreError::Busy { attempts: attempt }),
-                other => return other,
+                other => return other.map_err(|e| e.in_file(&self.path)),
             }
         }
     }

@@ -28,9 +28,14 @@ pub(super) fn load_row(conn: &Connection, id: &str) -> Result<Option<JobState>, 
 }
 
 impl Store {
+    /// Runs a read; a damaged page it meets is `Corrupt`, naming the file.
+    fn reading<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        read(&self.conn).map_err(|e| e.in_file(&self.path))
+    }
+
     /// The job `id`, if it exists.
     pub fn get(&self, id: &str) -> Result<Option<JobState>, StoreError> {
-        load_row(&self.conn, id)
+        self.reading(|c| load_row(c, id))
     }
 
     /// The job `id` if it belongs to servicePrincipal `sp`.
@@ -52,53 +57,57 @@ impl Store {
     }
 
     fn query_states(&self, sql: &str, arg: Option<&str>) -> Result<Vec<JobState>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let map = |r: &rusqlite::Row| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        };
-        let rows: Vec<(String, i64, String, String)> = match arg {
-            Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
-            None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
-        };
-        rows.iter()
-            .map(|(id, v, settings, state)| codec::decode(id, *v, settings, state))
-            .collect()
+        self.reading(|c| {
+            let mut stmt = c.prepare_cached(sql)?;
+            let map = |r: &rusqlite::Row| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            };
+            let rows: Vec<(String, i64, String, String)> = match arg {
+                Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
+                None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
+            };
+            rows.iter()
+                .map(|(id, v, settings, state)| codec::decode(id, *v, settings, state))
+                .collect()
+        })
     }
 
     /// The audit log of job `id`, newest first, at most `top` rows.
     pub fn transitions(&self, id: &str, top: usize) -> Result<Vec<AuditRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT version, at, actor, input, code_before, code_after FROM transitions
-             WHERE job_id = ?1 ORDER BY version DESC LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![id, top as i64], |r| {
-                Ok(AuditRow {
-                    version: r.get::<_, i64>(0)? as u64,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    input: r.get(3)?,
-                    code_before: r.get(4)?,
-                    code_after: r.get(5)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
+        self.reading(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT version, at, actor, input, code_before, code_after FROM transitions
+                 WHERE job_id = ?1 ORDER BY version DESC LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![id, top as i64], |r| {
+                    Ok(AuditRow {
+                        version: r.get::<_, i64>(0)? as u64,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        input: r.get(3)?,
+                        code_before: r.get(4)?,
+                        code_after: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
     }
 
     /// Counts of jobs by status code, for metrics.
     pub fn count_by_code(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT code, count(*) FROM jobs GROUP BY code ORDER BY code")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
+        self.reading(|c| {
+            let mut stmt = c.prepare_cached("SELECT code, count(*) FROM jobs GROUP BY code ORDER BY code")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
     }
 }
