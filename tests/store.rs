@@ -368,6 +368,52 @@ fn a_renewed_lease_is_not_taken_over_and_a_stale_renewal_changes_nothing() {
     assert_eq!(st.transitions(&id, 1).unwrap()[0].version, before.version);
 }
 
+/// A page's writes may leave the transaction (an external target), so they must not
+/// start from a state that another process already changed: once a pause committed
+/// through another connection, the runner's page is refused before its writes run.
+#[test]
+fn a_page_after_a_pause_by_another_process_is_refused_before_its_writes() {
+    let dir = tmp();
+    let p = dir.path().join("two.db");
+    let mut runner = Store::open(&p).unwrap();
+    let mut operator = Store::open(&p).unwrap();
+    let id = started(&mut runner, 1);
+    let token = runner
+        .claim_due("r", 1, IsoDuration::from_mins(10), at(0))
+        .unwrap()[0]
+        .token;
+    let began = Event::CycleBegan {
+        token,
+        activity_id: "c1".into(),
+        start_cursor: 0,
+        total: None,
+    };
+    // The runner's connection now holds the job's state from its own commit.
+    let _ = runner.event(&id, began, at(0)).unwrap();
+    let _ = operator.command(&id, None, Command::Pause, at(1)).unwrap();
+    let header = PageHeader {
+        token,
+        activity_id: "c1".into(),
+        from_cursor: 0,
+    };
+    let mut writes = 0;
+    let r = runner.page_commit(&id, &header, at(2), |_, _| {
+        writes += 1;
+        Ok(job::PageCommit {
+            token,
+            activity_id: "c1".into(),
+            from_cursor: 0,
+            to_cursor: 1,
+            ..Default::default()
+        })
+    });
+    assert!(
+        matches!(r, Err(StoreError::Refused(TransitionError::Paused))),
+        "{r:?}"
+    );
+    assert_eq!(writes, 0, "the page's writes ran against a stale state");
+}
+
 #[test]
 fn a_page_commit_writes_rows_and_checkpoint_together_and_a_failed_body_rolls_back() {
     let dir = tmp();

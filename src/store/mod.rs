@@ -98,9 +98,10 @@ pub struct Store {
 ///
 /// A transaction starts from the cached state without reading the row; the guarded
 /// UPDATE (`WHERE version = cached`) then proves it was current, and any outcome that
-/// writes nothing (a refusal, a no-op) checks the row's version first. A stale entry
-/// (another process committed) makes the transaction roll back and run again from a
-/// fresh read. This saves a read and a JSON parse on every page commit. Updates are
+/// writes nothing (a refusal, a no-op) checks the row's version first. Page commits and
+/// completions check the version before their target writes run (see [`load_current`]).
+/// A stale entry (another process committed) makes the transaction roll back and run
+/// again from a fresh read. This saves reading and parsing the row on every commit. Updates are
 /// staged and published only after COMMIT, so the cache never holds a state the
 /// database does not. Sound because every commit bumps the version and job ids are
 /// never reused.
@@ -319,16 +320,18 @@ impl Store {
     ) -> Result<Committed, StoreError> {
         let d = self.options.page_durability;
         self.transact(d, |tx, cache| {
-            let loaded = load_in(tx, cache, id)?;
+            let loaded = load_current(tx, cache, id)?;
             let event = build(tx, &loaded.state)?;
             apply_in(tx, cache, loaded, &Input::Event(event), now)
         })
     }
 
     /// A page commit (contract section 5.1): checks that the page may commit (lease,
-    /// cycle, cursor, not paused) on the state read inside the transaction, lets `write`
-    /// put the target rows in the same transaction and describe the page, then commits
-    /// the checkpoint and the audit row. A refused page writes nothing.
+    /// cycle, cursor, not paused) on the job's current state, under the write lock and
+    /// before any target write, so that a page overtaken by a pause (from any process)
+    /// reaches not even an external target; then lets `write` put the target rows in
+    /// the same transaction and describe the page, and commits the checkpoint and the
+    /// audit row. A refused page writes nothing.
     pub fn page_commit(
         &mut self,
         id: &str,
@@ -338,12 +341,11 @@ impl Store {
     ) -> Result<Committed, StoreError> {
         let d = self.options.page_durability;
         self.transact(d, |tx, cache| {
-            let loaded = load_in(tx, cache, id)?;
+            let loaded = load_current(tx, cache, id)?;
             let s = &loaded.state;
             if let Err(refused) =
                 job::transition::check_page(s, header.token, &header.activity_id, header.from_cursor, now)
             {
-                verify(tx, &loaded)?;
                 return Err(refused.into());
             }
             let page = write(tx, s)?;
@@ -447,6 +449,16 @@ fn load_in(tx: &Transaction, cache: &mut StateCache, id: &str) -> Result<Loaded,
         state: Arc::new(state),
         verified: true,
     })
+}
+
+/// The job's state, proven current before the caller acts on it: for transactions
+/// whose writes may leave the database (an external target), where the version guard
+/// at the end would come too late. Costs a version read, not a parse.
+fn load_current(tx: &Transaction, cache: &mut StateCache, id: &str) -> Result<Loaded, StoreError> {
+    let mut loaded = load_in(tx, cache, id)?;
+    verify(tx, &loaded)?;
+    loaded.verified = true;
+    Ok(loaded)
 }
 
 /// Before an outcome that writes nothing, proves a cached state is the row's.
