@@ -452,6 +452,58 @@ fn a_page_commit_writes_rows_and_checkpoint_together_and_a_failed_body_rolls_bac
     );
 }
 
+/// A locked database retries the whole transaction, up to `max_attempts`, then gives
+/// up with `Busy` and changes nothing; once the lock goes, commits go through.
+#[test]
+fn a_locked_database_is_retried_with_a_bound_then_busy() {
+    let dir = tmp();
+    let p = dir.path().join("busy.db");
+    let options = Options {
+        busy_timeout: std::time::Duration::from_millis(20),
+        max_attempts: 3,
+        ..Options::default()
+    };
+    let mut st = Store::open_with(&p, options).unwrap();
+    let id = started(&mut st, 1);
+    let before = st.get(&id).unwrap().unwrap();
+    let mut holder = Connection::open(&p).unwrap();
+    let lock = holder
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    assert!(matches!(
+        st.command(&id, None, Command::Pause, at(1)),
+        Err(StoreError::Busy { attempts: 3 })
+    ));
+    drop(lock);
+    assert_eq!(st.get(&id).unwrap().unwrap(), before);
+    // A lock held for a while is waited out by the retries.
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let p2 = p.clone();
+    let other = std::thread::spawn(move || {
+        let mut c = Connection::open(&p2).unwrap();
+        let tx = c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        drop(tx);
+    });
+    locked_rx.recv().unwrap();
+    let mut patient = Store::open_with(
+        &p,
+        Options {
+            busy_timeout: std::time::Duration::from_millis(20),
+            max_attempts: 8,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let c = patient.command(&id, None, Command::Pause, at(2)).unwrap();
+    assert!(c.changed);
+    other.join().unwrap();
+    drop(holder);
+}
+
 #[test]
 fn disk_full_is_typed_changes_nothing_and_the_store_recovers() {
     let dir = tmp();

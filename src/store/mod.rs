@@ -226,6 +226,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         self.set_sync(durability)?;
         let mut attempt = 0;
+        let mut reread = false;
         loop {
             attempt += 1;
             let cache = &mut self.cache;
@@ -243,8 +244,12 @@ impl Store {
                 self.cache.staged.clear();
             }
             match result {
-                Err(StoreError::StaleCache) if attempt < self.options.max_attempts => {
+                // The rerun reads every row afresh, which cannot be stale: one rerun, and
+                // not counted against the busy attempts (it must not be what exhausts them).
+                Err(StoreError::StaleCache) if !reread => {
                     self.cache.states.clear();
+                    reread = true;
+                    attempt -= 1;
                 }
                 Err(e) if e.is_busy() && attempt < self.options.max_attempts => {
                     std::thread::sleep(Duration::from_millis(5 << attempt.min(6)));
