@@ -590,35 +590,74 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// The state in the database is always the one the pure function produces, and
-    /// the audit log has one row per change.
+    /// the audit log has one row per change, describing it.
     #[test]
     fn the_store_holds_exactly_what_the_core_produces(seed in any::<u64>(), steps in 1usize..120) {
-        let mut st = Store::open_with(":memory:", Options::default()).unwrap();
-        let mut pure: Vec<JobState> = (0..2).map(|n| new_job(n, at(0))).collect();
-        for s in &pure {
-            st.create(s, at(0)).unwrap();
-        }
-        for i in 1..=steps as u64 {
-            let mut rng = rng_for(seed, i);
-            let j = (i % 2) as usize;
-            let input = gen_input(&mut rng, &pure[j]);
-            let expected = job::apply(&pure[j], &input, at(i));
-            let got = apply_input(&mut st, &pure[j].id.clone(), &input, at(i));
-            match (expected, got) {
-                (Ok(t), Ok(c)) => {
-                    prop_assert_eq!(&c.state, &t.state);
-                    prop_assert_eq!(c.changed, t.changed);
-                    pure[j] = t.state;
+        let mut stores = [Store::open_with(":memory:", Options::default()).unwrap()];
+        store_follows_core(&mut stores, seed, steps)?;
+    }
+
+    /// The same through two connections to one file, taking turns at random: each
+    /// one's state cache goes stale whenever the other commits.
+    #[test]
+    fn two_connections_hold_exactly_what_the_core_produces(seed in any::<u64>(), steps in 1usize..80) {
+        let dir = tmp();
+        let p = dir.path().join("two.db");
+        let options = Options { page_durability: store::Durability::Normal, ..Options::default() };
+        let mut stores = [
+            Store::open_with(&p, options.clone()).unwrap(),
+            Store::open_with(&p, options).unwrap(),
+        ];
+        store_follows_core(&mut stores, seed, steps)?;
+    }
+}
+
+/// Drives `stores` (connections to one database) and the pure core side by side with
+/// generated inputs for two jobs; after every step the stored job, the commit's result
+/// and the newest audit row must be what the core says.
+fn store_follows_core(stores: &mut [Store], seed: u64, steps: usize) -> Result<(), TestCaseError> {
+    let mut pure: Vec<JobState> = (0..2).map(|n| new_job(n, at(0))).collect();
+    for s in &pure {
+        stores[0].create(s, at(0)).unwrap();
+    }
+    for i in 1..=steps as u64 {
+        let mut rng = rng_for(seed, i);
+        let j = (i % 2) as usize;
+        let st = &mut stores[(seed.rotate_left(i as u32) % stores.len() as u64) as usize];
+        let input = gen_input(&mut rng, &pure[j]);
+        let expected = job::apply(&pure[j], &input, at(i));
+        let got = apply_input(st, &pure[j].id.clone(), &input, at(i));
+        match (expected, got) {
+            (Ok(t), Ok(c)) => {
+                prop_assert_eq!(&c.state, &t.state);
+                prop_assert_eq!(c.changed, t.changed);
+                if t.changed {
+                    let newest = st.transitions(&pure[j].id, 1).unwrap().remove(0);
+                    prop_assert_eq!(newest.version, t.state.version);
+                    prop_assert_eq!(&newest.input, &input.summary());
+                    prop_assert_eq!(newest.actor.as_str(), input.actor());
+                    prop_assert_eq!(&newest.at, &job::time::format_ts(&at(i)));
+                    prop_assert_eq!(newest.code_before.as_str(), job::status_code(&pure[j]).as_str());
+                    prop_assert_eq!(newest.code_after.as_str(), job::status_code(&t.state).as_str());
                 }
-                (Err(e), Err(StoreError::Refused(g))) => prop_assert_eq!(e, g),
-                (e, g) => prop_assert!(false, "core {:?} vs store {:?}", e.map(|t| t.changed), g.map(|c| c.changed)),
+                pure[j] = t.state;
             }
+            (Err(e), Err(StoreError::Refused(g))) => prop_assert_eq!(e, g),
+            (e, g) => prop_assert!(
+                false,
+                "core {:?} vs store {:?}",
+                e.map(|t| t.changed),
+                g.map(|c| c.changed)
+            ),
+        }
+        for st in stores.iter() {
             let stored = st.get(&pure[j].id).unwrap().unwrap();
             prop_assert_eq!(&stored, &pure[j]);
             let log = st.transitions(&pure[j].id, 100_000).unwrap();
             prop_assert_eq!(log.len() as u64, stored.version, "one audit row per version");
         }
     }
+    Ok(())
 }
 
 #[test]
