@@ -40,6 +40,38 @@ fn migrations_validate_and_migrating_twice_is_a_no_op() {
     assert_eq!(v, store::SCHEMA_VERSION);
 }
 
+/// Released migrations are append-only: a database in the field was built from these
+/// exact bytes. Editing one fails here; add a new numbered file instead (and its
+/// fingerprint below once it is released).
+#[test]
+fn released_migrations_are_never_edited() {
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+    let released = [
+        (include_str!("../migrations/0001_init.sql"), 0x339f_e174_2b69_4b77),
+        (
+            include_str!("../migrations/0002_settings_column.sql"),
+            0xb1d0_65ff_9061_7136,
+        ),
+    ];
+    for (n, (sql, fingerprint)) in released.iter().enumerate() {
+        assert_eq!(
+            fnv1a(sql.as_bytes()),
+            *fingerprint,
+            "migration {} was edited",
+            n + 1
+        );
+    }
+    assert_eq!(
+        released.len() as u32,
+        store::SCHEMA_VERSION,
+        "a migration without a fingerprint"
+    );
+}
+
 #[test]
 fn a_database_built_from_the_frozen_0001_schema_upgrades_to_a_fresh_one() {
     let dir = tmp();
